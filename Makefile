@@ -1,0 +1,44 @@
+# Every target installs what it needs by itself: a fresh machine needs only python3 and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help venv lint unit integration test bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[node,operator,dev]'
+	@touch $@
+
+venv: $(INSTALLED) ## create .venv with the project and its tools
+
+lint: $(INSTALLED) ## ruff, import contracts, Dockerfile lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/hadolint node/Dockerfile operator/Dockerfile
+
+unit: $(INSTALLED) ## fast tests, no processes or network
+	$(BIN)/pytest -m "not integration and not e2e"
+
+integration: $(INSTALLED) ## real node processes over real HTTP on loopback
+	$(BIN)/pytest -m "integration and not e2e"
+
+bench: $(INSTALLED) ## benchmarks; figures go to docs/PERFORMANCE.md by hand
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenv and caches (not the Kubernetes build cache)
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Each area owns a fragment: mk/<area>.mk adds its targets and prerequisites of `test`.
+include $(sort $(wildcard mk/*.mk))
+
+test: lint unit integration ## the whole suite: lint, unit, integration (and e2e, see mk/)

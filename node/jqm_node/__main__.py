@@ -1,0 +1,3 @@
+from jqm_node.cli import main
+
+raise SystemExit(main())

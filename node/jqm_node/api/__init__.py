@@ -1,0 +1,1 @@
+"""The node's HTTP interface: JQM's ``/ws`` APIs and the node management endpoints."""

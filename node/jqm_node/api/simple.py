@@ -1,0 +1,113 @@
+"""Upstream's simple API (``/ws/simple``): form enqueue, status, logs, files, engine log, health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from jqm_node.api.params import parse_id, parse_int
+from jqm_node.errors import FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
+from jqm_node.logs import tail_lines
+from jqm_node.model import JobRequest
+from jqm_node.node import NODE_KEY
+
+ENGINE_LOG_MAX_LINES = 10_000
+_TEXT = "text/plain"
+
+
+async def enqueue(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    form = await request.post()
+    names, values = form.getall("parameterNames", []), form.getall("parameterValues", [])
+    if len(names) != len(values):
+        raise InvalidEnqueueError("There should be as many parameter names as parameter values")
+    parent = form.get("parentid")
+    job = node.engine.enqueue(
+        JobRequest(
+            application_name=_text(form.get("applicationname")) or "",
+            module=_text(form.get("module")),
+            email=_text(form.get("mail")),
+            keyword1=_text(form.get("keyword1")),
+            keyword2=_text(form.get("keyword2")),
+            keyword3=_text(form.get("keyword3")),
+            parent_id=parse_id(_text(parent), name="parentid") if parent else None,
+            user=_text(form.get("user")),
+            session_id=_text(form.get("sessionid")),
+            parameters={_text(n) or "": _text(v) or "" for n, v in zip(names, values, strict=True)},
+        )
+    )
+    return web.Response(text=str(job.id), content_type=_TEXT)
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidEnqueueError("form fields must be text, not files")
+
+
+async def status(request: web.Request) -> web.Response:
+    job = request.app[NODE_KEY].engine.get(parse_id(request.query.get("id")))
+    return web.Response(text=job.state.value, content_type=_TEXT)
+
+
+async def stdout(request: web.Request) -> web.StreamResponse:
+    return await _job_log(request, "stdout")
+
+
+async def stderr(request: web.Request) -> web.StreamResponse:
+    return await _job_log(request, "stderr")
+
+
+async def _job_log(request: web.Request, stream: str) -> web.StreamResponse:
+    node = request.app[NODE_KEY]
+    job = node.engine.get(parse_id(request.query.get("id")))
+    path = Path(node.workspace.stdout_path(job.id) if stream == "stdout" else node.workspace.stderr_path(job.id))
+    return attachment(path, f"{job.id}.{stream}.txt")
+
+
+def attachment(path: Path, filename: str) -> web.StreamResponse:
+    """The file as a download; a log that was never written (or was empty) is an empty download."""
+    headers = {"Content-Disposition": f"attachment; filename={filename}"}
+    if not path.exists():
+        return web.Response(body=b"", headers=headers, content_type="application/octet-stream")
+    response = web.FileResponse(path, headers=headers)
+    response.content_type = "application/octet-stream"
+    return response
+
+
+async def deliverable(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE_KEY]
+    item = node.engine.deliverable(parse_id(request.query.get("id")))
+    path = Path(item.path)
+    if not path.is_file():
+        raise FileNotFoundJqmError(f"the file of deliverable {item.id} is no longer on this node")
+    extension = Path(item.original_name).suffix
+    return attachment(path, f"{item.file_family}.{item.id}{extension}")
+
+
+async def engine_log(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    latest = min(max(parse_int(request.query.get("latest"), name="latest", default=0), 0), ENGINE_LOG_MAX_LINES)
+    newest_first = reversed(tail_lines(node.workspace.engine_log, latest))  # upstream's order
+    return web.Response(text="".join(line + "\n" for line in newest_first), content_type=_TEXT)
+
+
+async def health(request: web.Request) -> web.Response:
+    engine = request.app[NODE_KEY].engine
+    if not engine.dispatching:
+        why = "draining" if engine.draining else "stopping" if engine.stopping else "out of job IDs"
+        raise UnavailableError(f"JQM node is not taking new jobs ({why}) - IP: {engine.ip}")
+    return web.Response(text=f"Pollers are polling - IP: {engine.ip}", content_type=_TEXT)
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/ws/simple/ji", enqueue),
+        web.get("/ws/simple/status", status),
+        web.get("/ws/simple/stdout", stdout),
+        web.get("/ws/simple/stderr", stderr),
+        web.get("/ws/simple/file", deliverable),
+        web.get("/ws/simple/enginelog", engine_log),
+        web.get("/ws/simple/localnode/health", health),
+    ]

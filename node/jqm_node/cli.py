@@ -1,0 +1,136 @@
+"""``jqm-node``: reads options (command line over environment over config file) and runs a node."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from jqm_node.app import build_app
+from jqm_node.config import ConfigError, NodeConfig, load_job_definition_files, load_node_config
+from jqm_node.ids import BLOCK_SIZE
+from jqm_node.logs import configure_logging
+from jqm_node.netinfo import detect_ipv4, validate_ipv4
+from jqm_node.node import Node, Settings
+
+log = logging.getLogger("jqm_node")
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="jqm-node", description="A standalone (database-less) JQM node.")
+    p.add_argument("--config", default=env("JQM_CONFIG"), help="YAML node configuration [env JQM_CONFIG]")
+    p.add_argument("--listen", default=env("JQM_LISTEN", "0.0.0.0:1789"), help="HOST:PORT [env JQM_LISTEN]")
+    p.add_argument("--ip", default=env("JQM_NODE_IP"), help="IPv4 that prefixes job IDs [env JQM_NODE_IP]")
+    p.add_argument("--jobdefs", default=env("JQM_JOBDEFS"), help="job definitions file or dir [env JQM_JOBDEFS]")
+    p.add_argument(
+        "--workdir", default=env("JQM_WORKDIR", "jqm-work"), help="work dir [env JQM_WORKDIR]"
+    )
+    p.add_argument("--name", default=env("JQM_NODE_NAME"), help="node name [env JQM_NODE_NAME]")
+    p.add_argument("--shutdown-grace", default=env("JQM_SHUTDOWN_GRACE"), help="seconds [env JQM_SHUTDOWN_GRACE]")
+    p.add_argument("--kill-grace", default=env("JQM_KILL_GRACE", "10"), help="seconds [env JQM_KILL_GRACE]")
+    p.add_argument("--id-limit", default=env("JQM_ID_LIMIT", str(BLOCK_SIZE - 1)), help="[env JQM_ID_LIMIT]")
+    p.add_argument("--log-level", default=env("JQM_LOG_LEVEL", "INFO"), help="[env JQM_LOG_LEVEL]")
+    return p
+
+
+def _number(option: str, raw: str, *, integer: bool = False) -> float:
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ConfigError("command line", option, f"expected a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError("command line", option, f"must not be negative, got {raw}")
+    return value
+
+
+def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
+    """Builds the settings and configuration; raises ConfigError naming what is wrong."""
+    args = _parser().parse_args(argv)
+    config = load_node_config(Path(args.config) if args.config else None)
+    if args.jobdefs:
+        config.job_definitions += load_job_definition_files(Path(args.jobdefs))
+    names = [jd.name for jd in config.job_definitions]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError("job definitions", "name", f"defined more than once: {', '.join(duplicates)}")
+    queue_names = {q.name for q in config.queues}
+    for jd in config.job_definitions:
+        if jd.queue_name and jd.queue_name not in queue_names:
+            raise ConfigError("job definitions", f"{jd.name}.queue", f"no queue named {jd.queue_name}")
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("command line", "--listen", f"expected HOST:PORT, got {args.listen!r}")
+    try:
+        ip = validate_ipv4(args.ip) if args.ip else detect_ipv4()
+    except ValueError as e:
+        raise ConfigError("command line", "--ip", str(e)) from None
+    id_limit = int(_number("--id-limit", args.id_limit, integer=True))
+    if not 0 < id_limit < BLOCK_SIZE:
+        raise ConfigError("command line", "--id-limit", f"must be between 1 and {BLOCK_SIZE - 1}")
+    grace = args.shutdown_grace if args.shutdown_grace is not None else config.shutdown_grace_seconds
+    settings = Settings(
+        ip=ip,
+        name=args.name or config.name or socket.gethostname(),
+        host=host.strip("[]"),
+        port=int(port),
+        workdir=Path(args.workdir),
+        id_limit=id_limit,
+        shutdown_grace=_number("--shutdown-grace", str(grace)) if grace is not None else 30.0,
+        kill_grace=_number("--kill-grace", args.kill_grace),
+    )
+    return settings, config
+
+
+async def serve(node: Node) -> None:
+    """Serves until SIGTERM or SIGINT, then stops gracefully: no new job, running jobs get the grace."""
+    app = build_app(node)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, node.settings.host, node.settings.port, backlog=1024, reuse_address=True)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    s = node.settings
+    log.info("JQM node %s listening on %s:%s, job IDs from %s, %d job definition(s)",
+             s.name, s.host, s.port, s.ip, len(node.engine.definitions))  # fmt: skip
+    await stop.wait()
+    log.info("stop requested: no new job; running jobs have %ss to finish", s.shutdown_grace)
+    await node.engine.stop(grace=s.shutdown_grace)
+    await runner.cleanup()
+    log.info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings, config = load(argv)
+        node = Node(settings, config)
+        node.workspace.create()
+    except ConfigError as e:
+        print(f"jqm-node: invalid configuration: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"jqm-node: cannot prepare the work directory {settings.workdir}: {e}", file=sys.stderr)
+        return 2
+    configure_logging(node.workspace.engine_log, settings_level())
+    try:
+        asyncio.run(serve(node))
+    except OSError as e:
+        log.error("cannot listen on %s:%s: %s", settings.host, settings.port, e.strerror or e)
+        return 1
+    return 0
+
+
+def settings_level() -> str:
+    level = os.environ.get("JQM_LOG_LEVEL", "INFO").upper()
+    return level if level in logging.getLevelNamesMapping() else "INFO"

@@ -1,0 +1,516 @@
+"""The engine: the in-memory store of job instances, event-driven dispatch and state transitions.
+
+Store design: one dict ``id -> JobInstance`` holds every job of this node's life (waiting, running
+and finished: a node is restarted before its millionth ID, so history is bounded), plus one heap
+per queue of ``(-priority, rank, id)`` for the jobs waiting there and one heap of run-after dates.
+Heap entries are never removed in place: an entry whose job no longer matches it (started,
+cancelled, re-prioritised) is skipped when popped. Dispatch runs when something frees or fills a
+slot (enqueue, job end, resume, a run-after date), never on a polling interval.
+
+Every state change goes through :meth:`Engine._set_state`, which keeps the per-queue, per-state
+counters that ``/metrics`` and ``/node/status`` read in O(1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from jqm_node.errors import BadRequestError, DeleteNotFoundError, InvalidEnqueueError, NotFoundError, UnavailableError
+from jqm_node.ids import IdAllocator, IdsExhaustedError
+from jqm_node.model import (
+    ACTIVE_STATES,
+    Deliverable,
+    JobDefinition,
+    JobInstance,
+    JobRequest,
+    Queue,
+    QueueStatus,
+    State,
+)
+from jqm_node.runner import JobRunner, Outcome, RunningJob
+
+log = logging.getLogger(__name__)
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        ip: str,
+        node_name: str,
+        queues: list[Queue],
+        definitions: list[JobDefinition],
+        runner: JobRunner,
+        id_limit: int,
+    ) -> None:
+        self.ip = ip
+        self.node_name = node_name
+        self.ids = IdAllocator(ip, id_limit)
+        self._deliverable_ids = IdAllocator(ip)
+        self.queues = {q.name: q for q in queues}
+        self._queues_by_id = {q.id: q for q in queues}
+        self.default_queue = next(q for q in queues if q.default)
+        self.definitions = {jd.name: jd for jd in definitions}
+        for number, jd in enumerate(definitions, start=1):
+            jd.id = number
+        self.runner = runner
+        self.jobs: dict[int, JobInstance] = {}
+        self.deliverables: dict[int, Deliverable] = {}
+        self.running: dict[int, RunningJob] = {}
+        self.state_counts: Counter[tuple[str, State]] = Counter()
+        self.enqueued_total = 0
+        self.draining = False
+        self.stopping = False
+        self._ready: dict[int, list[tuple[int, float, int]]] = {q.id: [] for q in queues}
+        self._scheduled: list[tuple[float, int]] = []
+        self._scheduled_timer: asyncio.TimerHandle | None = None
+        self._next_rank = 0.0
+        self._running_highlanders: set[int] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # ------------------------------------------------------------------ health and counters
+
+    @property
+    def dispatching(self) -> bool:
+        """True while the node takes new work: what the health URL reports."""
+        return not (self.draining or self.stopping) and self.ids.remaining > 0
+
+    def count(self, states: Iterable[State]) -> int:
+        wanted = set(states)
+        return sum(n for (_, state), n in self.state_counts.items() if state in wanted)
+
+    # ------------------------------------------------------------------ enqueue
+
+    def definition(self, name: str) -> JobDefinition:
+        try:
+            return self.definitions[name]
+        except KeyError:
+            raise InvalidEnqueueError(f"no job definition named {name}") from None
+
+    def queue(self, name: str) -> Queue:
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise InvalidEnqueueError(f"Requested queue {name} does not exist") from None
+
+    def queue_by_id(self, queue_id: int) -> Queue:
+        try:
+            return self._queues_by_id[queue_id]
+        except KeyError:
+            raise NotFoundError(f"no queue with ID {queue_id}") from None
+
+    def enqueue(self, request: JobRequest) -> JobInstance:
+        """Creates a job instance, or returns the waiting one of a highlander definition."""
+        if self.stopping or self.draining:
+            raise UnavailableError("this node is draining or stopping and takes no new job; retry on another node")
+        if not request.application_name or not request.application_name.strip():
+            raise InvalidEnqueueError("Invalid execution request: applicationName is empty")
+        jd = self.definition(request.application_name)
+        if jd.highlander:
+            waiting = self._waiting_highlander(jd)
+            if waiting is not None:
+                return waiting
+        queue = self.queue(request.queue_name) if request.queue_name else self._definition_queue(jd)
+        if request.start_state not in (None, State.SUBMITTED, State.HOLDED):
+            raise InvalidEnqueueError("startState may only be SUBMITTED or HOLDED")
+        try:
+            job_id = self.ids.next_id()
+        except IdsExhaustedError as e:
+            raise UnavailableError(str(e)) from None
+        # Jobs without request parameters share their definition's map: a million jobs, one dict.
+        parameters = {**jd.parameters, **request.parameters} if request.parameters else jd.parameters
+        priority = request.priority if request.priority is not None else (jd.priority or 0)
+        job = JobInstance(
+            id=job_id,
+            definition=jd,
+            queue=queue,
+            state=State.SUBMITTED,
+            rank=self._take_rank(),
+            enqueue_date=time.time(),
+            priority=priority,
+            parameters=parameters,
+            parent_id=request.parent_id,
+            user=request.user,
+            session_id=request.session_id,
+            trace_id=request.trace_id,
+            keyword1=request.keyword1,
+            keyword2=request.keyword2,
+            keyword3=request.keyword3,
+            module=request.module,
+            email=request.email,
+            application=request.application if request.application is not None else jd.application,
+            run_after=request.run_after,
+        )
+        self.jobs[job_id] = job
+        self.enqueued_total += 1
+        self.state_counts[(queue.name, State.SUBMITTED)] += 1
+        if request.run_after is not None and request.run_after > time.time():
+            self._set_state(job, State.SCHEDULED)
+            self._schedule(job)
+        elif request.start_state is State.HOLDED:
+            self._set_state(job, State.HOLDED)
+        else:
+            self._make_ready(job)
+        return job
+
+    def enqueue_from_history(self, job_id: int) -> JobInstance:
+        """A new job with the same request as an existing one (upstream: enqueue from history)."""
+        return self.enqueue(self.request_of(self.get(job_id)))
+
+    @staticmethod
+    def request_of(job: JobInstance) -> JobRequest:
+        return JobRequest(
+            application_name=job.definition.name,
+            user=job.user,
+            module=job.module,
+            email=job.email,
+            keyword1=job.keyword1,
+            keyword2=job.keyword2,
+            keyword3=job.keyword3,
+            parent_id=job.parent_id,
+            session_id=job.session_id,
+            application=job.application,
+            parameters=dict(job.parameters),
+        )
+
+    def _definition_queue(self, jd: JobDefinition) -> Queue:
+        if jd.queue_name and jd.queue_name in self.queues:
+            return self.queues[jd.queue_name]
+        return self.default_queue
+
+    def _waiting_highlander(self, jd: JobDefinition) -> JobInstance | None:
+        for _, _, job_id in self._ready[self._definition_queue(jd).id]:
+            job = self.jobs.get(job_id)
+            if job is not None and job.definition is jd and job.state is State.SUBMITTED:
+                return job
+        return None
+
+    def _take_rank(self) -> float:
+        self._next_rank += 1
+        return self._next_rank
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, job_id: int) -> JobInstance:
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise NotFoundError(f"No job instance of ID {job_id}") from None
+
+    def deliverable(self, deliverable_id: int) -> Deliverable:
+        try:
+            return self.deliverables[deliverable_id]
+        except KeyError:
+            raise NotFoundError(f"No deliverable of ID {deliverable_id}") from None
+
+    def active_jobs(self) -> Iterator[JobInstance]:
+        return (job for job in self.jobs.values() if job.state in ACTIVE_STATES)
+
+    def positions(self, queue: Queue) -> dict[int, int]:
+        """1-based rank of every job waiting (SUBMITTED) in ``queue``, in dispatch order."""
+        waiting = sorted(entry for entry in self._ready[queue.id] if self._is_current(entry))
+        return {job_id: position for position, (_, _, job_id) in enumerate(waiting, start=1)}
+
+    def queue_status(self, queue: Queue) -> QueueStatus:
+        return QueueStatus.RUNNING if queue.enabled else QueueStatus.PAUSED
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _make_ready(self, job: JobInstance) -> None:
+        if job.state is not State.SUBMITTED:
+            self._set_state(job, State.SUBMITTED)
+        heapq.heappush(self._ready[job.queue.id], (-job.priority, job.rank, job.id))
+        self._dispatch(job.queue)
+
+    def _is_current(self, entry: tuple[int, float, int]) -> bool:
+        """False for a heap entry left behind by a start, cancel, re-prioritisation or move."""
+        neg_priority, rank, job_id = entry
+        job = self.jobs.get(job_id)
+        return job is not None and job.state is State.SUBMITTED and job.priority == -neg_priority and job.rank == rank
+
+    def _dispatch(self, queue: Queue) -> None:
+        """Starts waiting jobs of ``queue`` while it has free slots."""
+        if self.stopping:
+            return
+        heap = self._ready[queue.id]
+        blocked: list[tuple[int, float, int]] = []
+        while heap and queue.free_slots > 0:
+            entry = heapq.heappop(heap)
+            if not self._is_current(entry) or self.jobs[entry[2]].queue is not queue:
+                continue
+            job = self.jobs[entry[2]]
+            if job.definition.highlander and job.definition.id in self._running_highlanders:
+                blocked.append(entry)
+                continue
+            self._start(job)
+        for entry in blocked:
+            heapq.heappush(heap, entry)
+
+    def _start(self, job: JobInstance) -> None:
+        job.queue.running += 1
+        if job.definition.highlander:
+            self._running_highlanders.add(job.definition.id)
+        self._set_state(job, State.ATTRIBUTED)
+        self._idle.clear()
+        job.began_date = time.time()
+        running = self.runner.start(job, self._on_exit)
+        self.running[job.id] = running
+        self._set_state(job, State.RUNNING)
+
+    def _on_exit(self, running: RunningJob, outcome: Outcome) -> None:
+        job = running.job
+        del self.running[job.id]
+        job.queue.running -= 1
+        job.end_date = time.time()
+        if job.definition.highlander:
+            self._running_highlanders.discard(job.definition.id)
+        if outcome.reason:
+            job.add_message(outcome.reason)
+        if outcome.killed:
+            final = State.KILLED
+        elif outcome.exit_code == 0:
+            final = State.ENDED
+            self._collect_deliverables(job)
+        else:
+            final = State.CRASHED
+            if outcome.exit_code < 0:
+                job.add_message(f"Ended by signal {-outcome.exit_code}")
+        self.runner.workspace.purge_job(job.id)
+        self._set_state(job, final)
+        log.debug("job %s (%s) ended: %s, exit code %s", job.id, job.definition.name, final, outcome.exit_code)
+        if not self.running:
+            self._idle.set()
+        self._dispatch(job.queue)
+
+    def _collect_deliverables(self, job: JobInstance) -> None:
+        try:
+            collected = self.runner.workspace.collect_deliveries(job.id)
+        except OSError as e:
+            log.error("job %s: could not collect its deliverables: %s", job.id, e)
+            job.add_message(f"Could not collect deliverables: {e}")
+            return
+        for stored, original in collected:
+            deliverable = Deliverable(
+                id=self._deliverable_ids.next_id(),
+                job_id=job.id,
+                path=str(stored),
+                file_family=job.definition.name,
+                original_name=original,
+            )
+            self.deliverables[deliverable.id] = deliverable
+            if job.deliverables is None:
+                job.deliverables = []
+            job.deliverables.append(deliverable)
+
+    def _set_state(self, job: JobInstance, state: State) -> None:
+        counts = self.state_counts
+        counts[(job.queue.name, job.state)] -= 1
+        counts[(job.queue.name, state)] += 1
+        job.state = state
+
+    # ------------------------------------------------------------------ run-after dates
+
+    def _schedule(self, job: JobInstance) -> None:
+        assert job.run_after is not None
+        heapq.heappush(self._scheduled, (job.run_after, job.id))
+        self._arm_scheduled_timer()
+
+    def _arm_scheduled_timer(self) -> None:
+        if self._scheduled_timer is not None:
+            self._scheduled_timer.cancel()
+            self._scheduled_timer = None
+        if self._scheduled:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, self._scheduled[0][0] - time.time())
+            self._scheduled_timer = loop.call_later(delay, self._release_due)
+
+    def _release_due(self) -> None:
+        self._scheduled_timer = None
+        now = time.time()
+        while self._scheduled and self._scheduled[0][0] <= now:
+            run_after, job_id = heapq.heappop(self._scheduled)
+            job = self.jobs.get(job_id)
+            if job is not None and job.state is State.SCHEDULED and job.run_after == run_after:
+                self._make_ready(job)
+        self._arm_scheduled_timer()
+
+    # ------------------------------------------------------------------ job instructions
+
+    def cancel(self, job_id: int) -> JobInstance:
+        job = self.get(job_id)
+        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+            raise BadRequestError("the job is already running, has already finished or never existed to begin with")
+        job.end_date = time.time()
+        self._set_state(job, State.CANCELLED)
+        return job
+
+    def delete_waiting(self, job_id: int) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise DeleteNotFoundError(f"No job instance of ID {job_id}")
+        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+            raise BadRequestError("An attempt was made to delete a job instance that was already running or done")
+        self.state_counts[(job.queue.name, job.state)] -= 1
+        del self.jobs[job_id]
+
+    def kill(self, job_id: int) -> JobInstance:
+        """Cancels a waiting job; asks a running one to stop (SIGTERM, then SIGKILL)."""
+        job = self.get(job_id)
+        if job.state in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+            return self.cancel(job_id)
+        running = self.running.get(job_id)
+        if running is None:
+            raise BadRequestError("Job instance does not exist or has already finished")
+        job.add_message("Kill attempt on the job")
+        self.runner.kill(running)
+        return job
+
+    def pause_waiting(self, job_id: int) -> JobInstance:
+        job = self.get(job_id)
+        if job.state not in (State.SUBMITTED, State.SCHEDULED):
+            raise BadRequestError("An attempt was made to pause a job instance that was already running or done")
+        self._set_state(job, State.HOLDED)
+        return job
+
+    def resume_waiting(self, job_id: int) -> JobInstance:
+        job = self.get(job_id)
+        if job.state is not State.HOLDED:
+            raise BadRequestError("An attempt was made to resume a job instance that was not paused")
+        if job.run_after is not None and job.run_after > time.time():
+            self._set_state(job, State.SCHEDULED)
+            self._schedule(job)
+        else:
+            self._make_ready(job)
+        return job
+
+    def pause_running(self, job_id: int) -> JobInstance:
+        """Suspends the job's whole process group (SIGSTOP); its state stays RUNNING, as upstream."""
+        job = self.get(job_id)
+        running = self.running.get(job_id)
+        if running is None or not self.runner.pause(running):
+            raise BadRequestError("An attempt was made to pause a job instance that is not running or already paused")
+        job.add_message("Paused")
+        return job
+
+    def resume_running(self, job_id: int) -> JobInstance:
+        job = self.get(job_id)
+        running = self.running.get(job_id)
+        if running is None or not self.runner.resume(running):
+            raise BadRequestError("An attempt was made to resume a job instance that is not running or not paused")
+        job.add_message("Resumed")
+        return job
+
+    def restart_crashed(self, job_id: int) -> JobInstance:
+        """Enqueues a crashed job again; the crashed instance leaves the history, as upstream."""
+        job = self.get(job_id)
+        if job.state is not State.CRASHED:
+            raise BadRequestError("You cannot restart a job that has not crashed")
+        if not job.definition.can_be_restarted:
+            raise BadRequestError(f"The job definition {job.definition.name} does not allow restarts")
+        restarted = self.enqueue(self.request_of(job))
+        self.state_counts[(job.queue.name, job.state)] -= 1
+        del self.jobs[job_id]
+        return restarted
+
+    def set_priority(self, job_id: int, priority: int) -> JobInstance:
+        job = self.get(job_id)
+        if job.state not in ACTIVE_STATES:
+            raise BadRequestError("Job instance has already ended")
+        job.priority = priority
+        self._requeue_if_waiting(job)
+        return job
+
+    def set_position(self, job_id: int, position: int) -> JobInstance:
+        """Moves a waiting job to the 1-based ``position`` of its queue (among equal priorities)."""
+        job = self.get(job_id)
+        if job.state is not State.SUBMITTED:
+            raise BadRequestError("Job does not exist or is already running.")
+        order = [self.jobs[i] for i in self.positions(job.queue) if i != job_id]
+        index = min(max(position, 1), len(order) + 1) - 1
+        before = order[index - 1].rank if index > 0 else None
+        after = order[index].rank if index < len(order) else None
+        if before is None and after is None:
+            job.rank = self._take_rank()
+        elif before is None:
+            job.rank = after - 1  # type: ignore[operator]
+        elif after is None:
+            job.rank = self._take_rank()
+        else:
+            job.rank = (before + after) / 2
+        self._requeue_if_waiting(job)
+        return job
+
+    def set_run_after(self, job_id: int, when: float) -> JobInstance:
+        job = self.get(job_id)
+        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+            raise BadRequestError("Job instance does not exist or has already started")
+        job.run_after = when
+        if job.state is not State.HOLDED:
+            if when > time.time():
+                self._set_state(job, State.SCHEDULED)
+                self._schedule(job)
+            else:
+                self._make_ready(job)
+        return job
+
+    def set_queue(self, job_id: int, queue: Queue) -> JobInstance:
+        job = self.get(job_id)
+        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+            raise BadRequestError("Job instance does not exist or has already started")
+        self.state_counts[(job.queue.name, job.state)] -= 1
+        self.state_counts[(queue.name, job.state)] += 1
+        job.queue = queue
+        self._requeue_if_waiting(job)
+        return job
+
+    def _requeue_if_waiting(self, job: JobInstance) -> None:
+        if job.state is State.SUBMITTED:
+            heapq.heappush(self._ready[job.queue.id], (-job.priority, job.rank, job.id))
+            self._dispatch(job.queue)
+
+    # ------------------------------------------------------------------ queue instructions
+
+    def pause_queue(self, queue: Queue) -> None:
+        queue.enabled = False
+
+    def resume_queue(self, queue: Queue) -> None:
+        queue.enabled = True
+        self._dispatch(queue)
+
+    def clear_queue(self, queue: Queue) -> int:
+        """Cancels every job waiting in ``queue``; returns how many."""
+        waiting = [
+            job for job in self.jobs.values()
+            if job.queue is queue and job.state in (State.SUBMITTED, State.SCHEDULED, State.HOLDED)
+        ]  # fmt: skip
+        for job in waiting:
+            self.cancel(job.id)
+        return len(waiting)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def drain(self) -> None:
+        if not self.draining:
+            log.info("draining: no new job is accepted; running and waiting jobs go on")
+        self.draining = True
+
+    async def stop(self, *, grace: float) -> None:
+        """Takes no new job or dispatch, lets running jobs finish for ``grace`` seconds, then kills them."""
+        self.stopping = True
+        if self._scheduled_timer is not None:
+            self._scheduled_timer.cancel()
+        if self.running:
+            log.info("stopping: waiting up to %ss for %d running job(s)", grace, len(self.running))
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout=grace)
+            except TimeoutError:
+                log.warning("stopping: killing %d job(s) still running after %ss", len(self.running), grace)
+                for running in list(self.running.values()):
+                    running.job.add_message("Killed: the node stopped")
+                    self.runner.kill(running)
+                await self._idle.wait()

@@ -1,0 +1,70 @@
+"""Job IDs as upstream standalone JQM makes them: ``ipv4_as_uint32 * 1_000_000 + n``.
+
+Any node can tell which node created an ID by integer division, so no shared database is needed.
+Each node owns a block of one million IDs; it must be restarted (with an empty store) before the
+block runs out, which is why the allocator refuses to wrap and reports what is left.
+"""
+
+import ipaddress
+
+BLOCK_SIZE = 1_000_000
+
+
+def ip_to_uint32(ip: str) -> int:
+    return int(ipaddress.IPv4Address(ip))
+
+
+def id_base(ip: str) -> int:
+    """The first ID of the block owned by ``ip``."""
+    return ip_to_uint32(ip) * BLOCK_SIZE
+
+
+def ip_from_id(job_id: int) -> str:
+    """The IPv4 address of the node that created ``job_id``."""
+    if job_id < 0:
+        raise ValueError(f"a job ID is never negative: {job_id}")
+    return str(ipaddress.IPv4Address(job_id // BLOCK_SIZE))
+
+
+class IdsExhaustedError(Exception):
+    """The node handed out all the IDs it may; it must be restarted."""
+
+
+class IdAllocator:
+    """Hands out the IDs of one node's block, in order, never twice.
+
+    ``limit`` may be lowered below the block size (tests, early restarts); it may never exceed it,
+    otherwise IDs would collide with the next address's block. The first ID handed out is
+    ``base + 1``: ``n = 0`` would make the ID of node 0.0.0.1 equal to the block size itself, and
+    upstream sequences start at 1 too.
+    """
+
+    __slots__ = ("_base", "_limit", "_used")
+
+    def __init__(self, ip: str, limit: int = BLOCK_SIZE - 1) -> None:
+        if not 0 < limit < BLOCK_SIZE:
+            raise ValueError(f"the ID limit must be between 1 and {BLOCK_SIZE - 1}, got {limit}")
+        self._base = id_base(ip)
+        self._limit = limit
+        self._used = 0
+
+    def next_id(self) -> int:
+        if self._used >= self._limit:
+            raise IdsExhaustedError(f"this node has handed out all of its {self._limit} job IDs and must be restarted")
+        self._used += 1
+        return self._base + self._used
+
+    def owns(self, job_id: int) -> bool:
+        return self._base < job_id <= self._base + self._used
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @property
+    def capacity(self) -> int:
+        return self._limit
+
+    @property
+    def remaining(self) -> int:
+        return self._limit - self._used

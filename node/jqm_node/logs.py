@@ -1,0 +1,39 @@
+"""The node's own log: set up at start, and read back from the end for the engine log API."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(engine_log: Path, level: str) -> None:
+    """Logs to stderr (for ``kubectl logs``) and to a rotating file served by ``/ws/simple/enginelog``."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    formatter = logging.Formatter(_FORMAT)
+    file_handler = logging.handlers.RotatingFileHandler(engine_log, maxBytes=10 * 2**20, backupCount=2)
+    console = logging.StreamHandler()
+    for handler in (file_handler, console):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def tail_lines(path: Path, count: int, *, block: int = 64 * 1024) -> list[str]:
+    """The last ``count`` lines of a text file, oldest first, reading backwards block by block."""
+    if count <= 0 or not path.exists():
+        return []
+    with path.open("rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        data = b""
+        while end > 0 and data.count(b"\n") <= count:
+            start = max(0, end - block)
+            f.seek(start)
+            data = f.read(end - start) + data
+            end = start
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return lines[-count:]
