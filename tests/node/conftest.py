@@ -1,0 +1,150 @@
+"""Fixtures that run real ``jqm-node`` processes on loopback and talk to them over real HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+STARTUP_TIMEOUT = 15.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningNode:
+    """A node process and the helpers tests need to reach it."""
+
+    ip: str
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ip}:{self.port}"
+
+    def request(
+        self, method: str, path: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def enqueue(self, application: str, **fields: str | list[str]) -> int:
+        form: list[tuple[str, str]] = [("applicationname", application)]
+        for key, value in fields.items():
+            form += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
+        status, _, body = self.request(
+            "POST",
+            "/ws/simple/ji",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert status == 200, body
+        return int(body)
+
+    def state(self, job_id: int) -> str:
+        status, _, body = self.request("GET", f"/ws/simple/status?id={job_id}")
+        assert status == 200, body
+        return body.decode()
+
+    def wait_state(self, job_id: int, *states: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.state(job_id)
+            if state in states:
+                return state
+            time.sleep(0.02)
+        raise AssertionError(f"job {job_id} still {self.state(job_id)} after {timeout}s, expected {states}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def _wait_healthy(node: RunningNode) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise AssertionError(f"jqm-node exited with {node.process.returncode}:\n{node.log_path.read_text()}")
+        with contextlib.suppress(OSError):
+            if node.request("GET", "/ws/simple/localnode/health")[0] == 200:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"jqm-node not healthy after {STARTUP_TIMEOUT}s:\n{node.log_path.read_text()}")
+
+
+StartNode = Callable[..., RunningNode]
+
+
+@pytest.fixture
+def start_node(tmp_path: Path) -> Iterator[StartNode]:
+    """Factory: ``start_node(config={...}, ip="127.0.0.2", port=None, env={...}, args=[...])``."""
+    nodes: list[RunningNode] = []
+
+    def start(
+        *,
+        config: dict[str, Any] | None = None,
+        ip: str = "127.0.0.1",
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> RunningNode:
+        index = len(nodes)
+        workdir = tmp_path / f"node{index}"
+        workdir.mkdir()
+        port = port or free_port(ip)
+        command = [sys.executable, "-m", "jqm_node", "--ip", ip, "--listen", f"{ip}:{port}", "--workdir", str(workdir)]
+        if config is not None:
+            config_path = workdir / "config.yaml"
+            config_path.write_text(yaml.safe_dump(config))
+            command += ["--config", str(config_path)]
+        command += args or []
+        log_path = tmp_path / f"node{index}.log"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("JQM_")}
+        environment.update({"JQM_KILL_GRACE": "2", "JQM_SHUTDOWN_GRACE": "10"}, **(env or {}))
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        node = RunningNode(ip=ip, port=port, workdir=workdir, process=process, log_path=log_path)
+        nodes.append(node)
+        _wait_healthy(node)
+        return node
+
+    yield start
+    for node in nodes:
+        if node.process.poll() is None:
+            node.process.send_signal(signal.SIGTERM)
+            try:
+                node.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                node.process.kill()
+                node.process.wait()
+
+
+def shell_job(name: str, command: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "path": command, "pathType": "DEFAULTSHELLCOMMAND", **extra}
