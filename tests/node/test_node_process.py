@@ -1,0 +1,331 @@
+"""A real jqm-node process over real HTTP, running real shell jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jqm_node.ids import id_base, ip_from_id
+from tests.node.conftest import RunningNode, StartNode, shell_job
+
+pytestmark = pytest.mark.integration
+
+DESCRIPTOR = """<jqm><jar>
+  <path>echo "hello from $JQM_JI_ID"</path>
+  <pathType>DEFAULTSHELLCOMMAND</pathType>
+  <jobdefinitions><jobDefinition>
+    <name>DemoEcho</name><description>echo</description><canBeRestarted>true</canBeRestarted>
+    <javaClassName></javaClassName><module>Demos</module><highlander>false</highlander>
+    <parameters><parameter><key>p1</key><value>world</value></parameter></parameters>
+  </jobDefinition></jobdefinitions>
+</jar></jqm>
+"""
+
+
+def wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def error_code(body: bytes) -> int:
+    return int(body.split(b"<errorCode>")[1].split(b"</errorCode>")[0])
+
+
+def test_upstream_descriptor_on_its_own_address(start_node: StartNode, tmp_path: Path) -> None:
+    descriptor = tmp_path / "demo.xml"
+    descriptor.write_text(DESCRIPTOR)
+    node = start_node(ip="127.0.0.2", args=["--jobdefs", str(descriptor)])
+    status, _, body = node.request("GET", "/ws/simple/localnode/health")
+    assert (status, body) == (200, b"Pollers are polling - IP: 127.0.0.2")
+    job_id = node.enqueue("DemoEcho")
+    assert ip_from_id(job_id) == "127.0.0.2"
+    assert job_id == id_base("127.0.0.2") + 1
+    assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED"
+    status, headers, body = node.request("GET", f"/ws/simple/stdout?id={job_id}")
+    assert status == 200
+    assert body == f"hello from {job_id} world\n".encode()
+    assert headers["Content-Disposition"] == f"attachment; filename={job_id}.stdout.txt"
+
+
+def test_job_environment(start_node: StartNode) -> None:
+    dump = f"{sys.executable} -c 'import json, os; print(json.dumps(dict(os.environ)))'"
+    node = start_node(
+        config={
+            "name": "envnode",
+            "queues": [{"name": "Q1", "maxThreads": 2}],
+            "jobDefinitions": [
+                shell_job("Env", dump, module="jdmod", keyword1="jk1", keyword2="jk2", priority=4),
+            ],
+        }
+    )
+    job_id = node.enqueue("Env", module="mod", keyword1="k1", keyword3="k3", user="alice")
+    assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED"
+    env = json.loads(node.request("GET", f"/ws/simple/stdout?id={job_id}")[2])
+    assert {k: v for k, v in env.items() if k.startswith("JQM_") and not k.endswith("_DIR")} == {
+        "JQM_JD_APPLICATION_NAME": "Env",
+        "JQM_JD_KEYWORD_1": "jk1",
+        "JQM_JD_KEYWORD_2": "jk2",
+        "JQM_JD_KEYWORD_3": "",
+        "JQM_JD_MODULE": "jdmod",
+        "JQM_JD_PRIORITY": "4",
+        "JQM_JI_ID": str(job_id),
+        "JQM_JI_PARENT_ID": "",
+        "JQM_JI_KEYWORD_1": "k1",
+        "JQM_JI_KEYWORD_2": "",
+        "JQM_JI_KEYWORD_3": "k3",
+        "JQM_JI_MODULE": "mod",
+        "JQM_JI_USER_NAME": "alice",
+        "JQM_NODE_NAME": "envnode",
+        "JQM_NODE_APPLICATION_ROOT": str(node.workdir.resolve()),
+        "JQM_NODE_LOG_LEVEL": "INFO",
+        "JQM_Q_NAME": "Q1",
+        "JQM_API_LOGIN": "",
+        "JQM_API_PASSWORD": "",
+        "JQM_API_LOCAL_URL": f"http://127.0.0.1:{node.port}",
+    }
+    assert env["JQM_JI_TEMP_DIR"].startswith(str(node.workdir.resolve()))
+    assert env["JQM_JI_DELIVERY_DIR"].startswith(str(node.workdir.resolve()))
+    assert not Path(env["JQM_JI_TEMP_DIR"]).exists(), "the temp dir is purged at the end"
+
+
+def test_job_enqueues_a_child_through_the_local_api(start_node: StartNode) -> None:
+    child_call = (
+        f'{sys.executable} -c "import os, urllib.request as u; '
+        "d=f'applicationname=Child&parentid={os.environ[chr(74)+\\\"QM_JI_ID\\\"]}'.encode(); "
+        "print(u.urlopen(os.environ['JQM_API_LOCAL_URL'] + '/ws/simple/ji', d).read().decode())\""
+    )
+    node = start_node(config={"jobDefinitions": [shell_job("Parent", child_call), shell_job("Child", "echo child")]})
+    parent = node.enqueue("Parent")
+    assert node.wait_state(parent, "ENDED", "CRASHED") == "ENDED", node.request("GET", f"/ws/simple/stderr?id={parent}")
+    child = int(node.request("GET", f"/ws/simple/stdout?id={parent}")[2])
+    assert child == parent + 1
+    assert node.wait_state(child, "ENDED") == "ENDED"
+    env_of_child = node.request("GET", f"/ws/simple/stdout?id={child}")[2]
+    assert env_of_child == b"child\n"
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_kill_ends_the_whole_process_tree(start_node: StartNode, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    tree = f"sleep 300 & echo $! >> {pids}; (sleep 300 & echo $! >> {pids}; wait) & echo $$ >> {pids}; wait"
+    node = start_node(config={"jobDefinitions": [shell_job("Tree", tree)]})
+    job_id = node.enqueue("Tree")
+    wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3)
+    assert node.state(job_id) == "RUNNING"
+    status, _, body = node.request("POST", f"/ws/client/ji/killed/{job_id}")
+    assert status in (200, 204), body
+    assert node.wait_state(job_id, "KILLED") == "KILLED"
+    numbers = [int(p) for p in pids.read_text().split()]
+    wait_until(lambda: not any(alive(p) for p in numbers), timeout=15)
+
+
+def test_crash_pwsh_absent_and_stderr(start_node: StartNode) -> None:
+    node = start_node(
+        config={
+            "jobDefinitions": [
+                shell_job("Fails", "echo oops >&2; exit 3"),
+                {"name": "Ps", "path": "Write-Output hi", "pathType": "POWERSHELLCOMMAND"},
+                {"name": "Missing", "path": "/nonexistent/program", "pathType": "DIRECTEXECUTABLE"},
+            ]
+        }
+    )
+    fails = node.enqueue("Fails")
+    assert node.wait_state(fails, "ENDED", "CRASHED") == "CRASHED"
+    assert node.request("GET", f"/ws/simple/stderr?id={fails}")[2] == b"oops\n"
+    if not any(Path(p, "pwsh").exists() for p in os.environ["PATH"].split(":")):
+        ps = node.enqueue("Ps")
+        assert node.wait_state(ps, "ENDED", "CRASHED") == "CRASHED"
+        assert b"pwsh (PowerShell) is not installed" in node.request("GET", f"/ws/simple/stderr?id={ps}")[2]
+    missing = node.enqueue("Missing")
+    assert node.wait_state(missing, "ENDED", "CRASHED") == "CRASHED"
+    assert b"could not start the job process" in node.request("GET", f"/ws/simple/stderr?id={missing}")[2]
+
+
+def test_direct_executable_gets_parameters_sorted_by_key(start_node: StartNode) -> None:
+    node = start_node(
+        config={
+            "jobDefinitions": [
+                {"name": "Echo", "path": "echo", "pathType": "DIRECTEXECUTABLE", "parameters": {"b": "second"}}
+            ]
+        }
+    )
+    job_id = node.enqueue("Echo", parameterNames=["c", "a", "blank"], parameterValues=["third", "first", " "])
+    assert node.wait_state(job_id, "ENDED") == "ENDED"
+    assert node.request("GET", f"/ws/simple/stdout?id={job_id}")[2] == b"first second third\n"
+
+
+def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> None:
+    node = start_node(
+        config={
+            "jobDefinitions": [
+                shell_job("Report", 'mkdir "$JQM_JI_DELIVERY_DIR/sub"; echo data > "$JQM_JI_DELIVERY_DIR/sub/r.csv"'),
+                shell_job("ReportFails", 'echo data > "$JQM_JI_DELIVERY_DIR/r.csv"; exit 1'),
+            ]
+        },
+        ip="127.0.0.5",
+    )
+    ok = node.enqueue("Report")
+    assert node.wait_state(ok, "ENDED") == "ENDED"
+    deliverable_id = id_base("127.0.0.5") + 1
+    status, headers, body = node.request("GET", f"/ws/simple/file?id={deliverable_id}")
+    assert (status, body) == (200, b"data\n")
+    assert headers["Content-Disposition"] == f"attachment; filename=Report.{deliverable_id}.csv"
+    failed = node.enqueue("ReportFails")
+    assert node.wait_state(failed, "CRASHED") == "CRASHED"
+    assert node.request("GET", f"/ws/simple/file?id={deliverable_id + 1}")[0] == 404
+
+
+def test_highlander_and_queue_limits(start_node: StartNode, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    wait_for_gate = f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    node = start_node(
+        config={
+            "queues": [{"name": "two", "maxThreads": 2}],
+            "jobDefinitions": [shell_job("Slow", wait_for_gate), shell_job("Hl", wait_for_gate, highlander=True)],
+        }
+    )
+    first = node.enqueue("Hl")
+    node.wait_state(first, "RUNNING")
+    waiting = node.enqueue("Hl")
+    assert node.enqueue("Hl") == waiting
+    assert node.state(waiting) == "SUBMITTED"  # a free slot, but one instance already runs
+    slow = [node.enqueue("Slow") for _ in range(2)]
+    assert [node.state(j) for j in slow] == ["RUNNING", "SUBMITTED"]  # two slots: Hl + one Slow
+    gate.touch()
+    for job_id in (first, waiting, *slow):
+        assert node.wait_state(job_id, "ENDED") == "ENDED"
+
+
+def test_drain_refuses_new_jobs_and_lets_running_ones_finish(start_node: StartNode, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    node = start_node(config={"jobDefinitions": [shell_job("Wait", f"while [ ! -e {gate} ]; do sleep 0.05; done")]})
+    job_id = node.enqueue("Wait")
+    node.wait_state(job_id, "RUNNING")
+    status, _, body = node.request("POST", "/node/drain")
+    assert status == 202 and json.loads(body)["draining"] is True
+    assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
+    status, _, body = node.request("POST", "/ws/simple/ji", data=b"applicationname=Wait")
+    assert status == 503 and error_code(body) == 11
+    gate.touch()
+    assert node.wait_state(job_id, "ENDED") == "ENDED"
+    status = json.loads(node.request("GET", "/node/status")[2])
+    assert status | {"name": None} == {
+        "ip": "127.0.0.1",
+        "name": None,
+        "idsUsed": 1,
+        "idCapacity": 999_999,
+        "idsRemaining": 999_998,
+        "draining": True,
+        "stopping": False,
+        "running": 0,
+        "queued": 0,
+    }
+
+
+def test_sigterm_waits_for_running_jobs_then_exits_zero(start_node: StartNode, tmp_path: Path) -> None:
+    marker = tmp_path / "finished"
+    node = start_node(config={"jobDefinitions": [shell_job("Short", f"sleep 0.5; touch {marker}")]})
+    node.wait_state(node.enqueue("Short"), "RUNNING")
+    assert node.stop(signal.SIGTERM) == 0
+    assert marker.exists()
+
+
+def test_sigterm_kills_jobs_after_the_grace(start_node: StartNode, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    node: RunningNode = start_node(
+        config={"jobDefinitions": [shell_job("Long", f"echo $$ > {pid_file}; sleep 300")]},
+        env={"JQM_SHUTDOWN_GRACE": "0.5", "JQM_KILL_GRACE": "1"},
+    )
+    node.wait_state(node.enqueue("Long"), "RUNNING")
+    wait_until(pid_file.exists)
+    assert node.stop(signal.SIGTERM) == 0
+    wait_until(lambda: not alive(int(pid_file.read_text())))
+
+
+def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("T", "true")]}, env={"JQM_ID_LIMIT": "2"})
+    node.enqueue("T")
+    node.enqueue("T")
+    status, _, body = node.request("POST", "/ws/simple/ji", data=b"applicationname=T")
+    assert status == 503 and b"must be restarted" in body
+    assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
+    metrics = node.request("GET", "/metrics")[2].decode()
+    assert "jqm_ids_used 2" in metrics and "jqm_ids_remaining 0" in metrics
+    assert "jqm_jobs_enqueued_total 2" in metrics
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("POST", "/ws/simple/ji", b"applicationname=Unknown", 400, 6),
+        ("POST", "/ws/simple/ji", b"", 400, 6),
+        ("POST", "/ws/simple/ji", b"applicationname=T&parameterNames=a&parameterNames=b&parameterValues=1", 400, 6),
+        ("POST", "/ws/simple/ji", b"applicationname=T&parentid=abc", 400, 10),
+        ("POST", "/ws/simple/ji", b"%zz=%%%&&==", 400, 6),
+        ("GET", "/ws/simple/status?id=abc", None, 400, 10),
+        ("GET", "/ws/simple/status?id=-5", None, 400, 10),
+        ("GET", "/ws/simple/status", None, 400, 10),
+        ("GET", "/ws/simple/status?id=99", None, 404, 1),
+        ("GET", "/ws/simple/status?id=99999999999999999999999999", None, 404, 1),
+        ("GET", "/ws/simple/stdout?id=../../etc/passwd", None, 400, 10),
+        ("GET", "/ws/simple/stderr?id=..%2F..%2Fjqm.log", None, 400, 10),
+        ("GET", "/ws/simple/file?id=../../../etc/passwd", None, 400, 10),
+        ("GET", "/ws/simple/file?id=123", None, 404, 1),
+        ("GET", "/ws/simple/enginelog?latest=lots", None, 400, 10),
+        ("GET", "/ws/simple/nothing-here", None, 404, 1),
+        ("DELETE", "/ws/simple/status?id=1", None, 405, 10),
+    ],
+)
+def test_bad_input_gets_an_error_dto(
+    start_node: StartNode, method: str, path: str, body: bytes | None, status: int, code: int
+) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("T", "true")]})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+    got_status, got_headers, got_body = node.request(method, path, data=body, headers=headers)
+    assert got_status == status, got_body
+    assert got_headers["Content-Type"].startswith("application/xml")
+    assert error_code(got_body) == code
+
+
+def test_error_dto_in_json_when_asked(start_node: StartNode) -> None:
+    node = start_node()
+    status, _, body = node.request("GET", "/ws/simple/status?id=42", headers={"Accept": "application/json"})
+    assert status == 404
+    assert json.loads(body)["errorCode"] == 1
+
+
+def test_file_field_instead_of_text_is_refused(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("T", "true")]})
+    boundary = "XyZ"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="applicationname"; filename="a.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\nT\r\n--{boundary}--\r\n"
+    ).encode()
+    status, _, reply = node.request(
+        "POST", "/ws/simple/ji", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert status == 400 and error_code(reply) == 6
+
+
+def test_engine_log_newest_first(start_node: StartNode) -> None:
+    node = start_node()
+    status, _, body = node.request("GET", "/ws/simple/enginelog?latest=1")
+    assert status == 200
+    assert b"listening on" in body
