@@ -31,9 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", default=env("JQM_LISTEN", "0.0.0.0:1789"), help="HOST:PORT [env JQM_LISTEN]")
     p.add_argument("--ip", default=env("JQM_NODE_IP"), help="IPv4 that prefixes job IDs [env JQM_NODE_IP]")
     p.add_argument("--jobdefs", default=env("JQM_JOBDEFS"), help="job definitions file or dir [env JQM_JOBDEFS]")
-    p.add_argument(
-        "--workdir", default=env("JQM_WORKDIR", "jqm-work"), help="work dir [env JQM_WORKDIR]"
-    )
+    p.add_argument("--workdir", default=env("JQM_WORKDIR", "jqm-work"), help="work dir [env JQM_WORKDIR]")
     p.add_argument("--name", default=env("JQM_NODE_NAME"), help="node name [env JQM_NODE_NAME]")
     p.add_argument("--shutdown-grace", default=env("JQM_SHUTDOWN_GRACE"), help="seconds [env JQM_SHUTDOWN_GRACE]")
     p.add_argument("--kill-grace", default=env("JQM_KILL_GRACE", "10"), help="seconds [env JQM_KILL_GRACE]")

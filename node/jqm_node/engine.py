@@ -36,6 +36,7 @@ from jqm_node.runner import JobRunner, Outcome, RunningJob
 
 log = logging.getLogger(__name__)
 
+
 class Engine:
     def __init__(
         self,
