@@ -258,8 +258,8 @@ class Engine:
             self._running_highlanders.add(job.definition.id)
         self._set_state(job, State.ATTRIBUTED)
         self._idle.clear()
-        job.began_date = time.time()
         running = self.runner.start(job, self._on_exit)
+        job.began_date = time.time()  # the process exists now
         self.running[job.id] = running
         self._set_state(job, State.RUNNING)
 
@@ -499,6 +499,10 @@ class Engine:
         if not self.draining:
             log.info("draining: no new job is accepted; running and waiting jobs go on")
         self.draining = True
+
+    async def wait_idle(self) -> None:
+        """Returns once no job process is running."""
+        await self._idle.wait()
 
     async def stop(self, *, grace: float) -> None:
         """Takes no new job or dispatch, lets running jobs finish for ``grace`` seconds, then kills them."""
