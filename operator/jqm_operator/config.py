@@ -1,0 +1,56 @@
+"""Operator-process settings read from the environment (the chart sets them), with their defaults.
+
+Pure: :meth:`OperatorConfig.from_env` takes the mapping, so tests pass dicts. "Peering" is kopf's
+coordination of operator replicas; ``peering=""`` runs this replica unpeered (kopf's ``--standalone``
+flag), which has nothing to do with JQM's DB-less ("standalone") nodes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PRIORITY_RANGE = 2**30
+"""Random priorities are drawn from here; two replicas of equal priority would both pause."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatorConfig:
+    namespaces: tuple[str, ...] = ()
+    peering: str = ""
+    priority: int = 0
+    liveness: str = "http://0.0.0.0:8080/healthz"
+    node_access: str = "auto"
+    resync_seconds: float = 30.0
+    idlimit_seconds: float = 15.0
+    watch_server_timeout: int = 270
+    watch_client_timeout: int = 300
+    connect_timeout: int = 10
+    request_timeout: int = 60
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.namespaces
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OperatorConfig:
+        def number(key: str, default: float) -> float:
+            value = env.get(key, "").strip()
+            return float(value) if value else default
+
+        raw_priority = env.get("JQM_OPERATOR_PRIORITY", "").strip()
+        server_timeout = int(number("JQM_OPERATOR_WATCH_TIMEOUT_SECONDS", 270))
+        return cls(
+            namespaces=tuple(ns.strip() for ns in env.get("JQM_OPERATOR_NAMESPACES", "").split(",") if ns.strip()),
+            peering=env.get("JQM_OPERATOR_PEERING", "").strip(),
+            priority=int(raw_priority) if raw_priority else secrets.randbelow(PRIORITY_RANGE) + 1,
+            liveness=env.get("JQM_OPERATOR_LIVENESS", cls.liveness).strip(),
+            node_access=env.get("JQM_OPERATOR_NODE_ACCESS", "auto").strip() or "auto",
+            resync_seconds=number("JQM_OPERATOR_RESYNC_SECONDS", 30.0),
+            idlimit_seconds=number("JQM_OPERATOR_IDLIMIT_SECONDS", 15.0),
+            watch_server_timeout=server_timeout,
+            # The client gives up a little after the server should have closed the stream: a silent,
+            # half-dead watch connection is then noticed and reopened instead of starving the operator.
+            watch_client_timeout=server_timeout + 30,
+        )

@@ -1,0 +1,27 @@
+"""Helpers shared by the handler modules: owner identity, Events, the resource selector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import kopf
+
+from jqm_operator import constants as c
+from jqm_operator.builders import Owner
+from jqm_operator.reconcile import Note
+
+RESOURCE = (c.GROUP, c.VERSION, c.PLURAL)
+
+
+def owner_of(body: kopf.Body) -> Owner:
+    meta = body["metadata"]
+    return Owner(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"])
+
+
+def post(body: kopf.Body, notes: Iterable[Note], logger: Any) -> None:
+    """Each note becomes a Kubernetes Event on the JqmCluster and a log line saying the same."""
+    for note in notes:
+        kopf.event(body, type=note.type, reason=note.reason, message=note.message)
+        log = logger.warning if note.type == "Warning" else logger.info
+        log(f"{note.reason}: {note.message}")

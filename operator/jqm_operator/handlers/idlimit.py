@@ -1,0 +1,41 @@
+"""One timer per JqmCluster (never per pod) driving the ID-limit restarts; see :mod:`jqm_operator.restarts`.
+
+The timer also refreshes ``status.nodes`` and ``status.highestIdUsagePercent``, since it reads every node's
+``/node/status`` anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from jqm_operator.decisions import restart as r
+from jqm_operator.handlers.common import RESOURCE, owner_of, post
+from jqm_operator.handlers.lifecycle import CONFIG
+from jqm_operator.model import parse_spec
+from jqm_operator.restarts import run_cycle
+
+
+@kopf.timer(*RESOURCE, interval=CONFIG.idlimit_seconds, retries=5, backoff=10)
+def jqmcluster_idlimit(
+    *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any
+) -> None:
+    """Observe the nodes, take the one restart step due now, record it."""
+    try:
+        cycle = run_cycle(
+            api=memo.cluster_api,
+            nodes=memo.node_api,
+            owner=owner_of(body),
+            spec=parse_spec(body.get("spec")),
+            id_status=dict(status.get("idLimit") or {}),
+            now=datetime.now(UTC),
+        )
+    except ApiException as e:
+        raise kopf.TemporaryError(f"ID-limit check failed: {e.status} {e.reason}", delay=10) from e
+    post(body, cycle.notes, logger)
+    if cycle.decision.action == r.BLOCKED:
+        logger.info(cycle.decision.message)
+    patch.status.update(cycle.status)

@@ -1,0 +1,162 @@
+"""Structural checks of crds/jqmcluster.yaml: what `kubectl explain`, `kubectl scale` and the status need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from jqm_operator import constants as c
+from jqm_operator.decisions.restart import DrainState, NodeObservation
+from jqm_operator.status import compute_conditions, merge_conditions, node_entries
+from tests.operator.crdutil import ROOT, defaulted_spec, load_crd, schema
+
+CRD = load_crd()
+VERSION = CRD["spec"]["versions"][0]
+
+
+def walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    yield path, node
+    for name, prop in (node.get("properties") or {}).items():
+        yield from walk(prop, f"{path}.{name}")
+    if isinstance(node.get("items"), dict):
+        yield from walk(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from walk(node["additionalProperties"], f"{path}{{}}")
+
+
+def test_names_match_the_code() -> None:
+    assert CRD["metadata"]["name"] == f"{c.PLURAL}.{c.GROUP}"
+    assert CRD["spec"]["group"] == c.GROUP
+    assert CRD["spec"]["names"]["kind"] == c.KIND
+    assert CRD["spec"]["names"]["plural"] == c.PLURAL
+    assert CRD["spec"]["names"]["shortNames"] == ["jqmc"]
+    assert VERSION["name"] == c.VERSION and VERSION["served"] and VERSION["storage"]
+
+
+def test_every_field_has_a_description_and_a_type() -> None:
+    for path, node in walk(schema()):
+        if path in ("", ".metadata") or path.endswith("{}"):
+            continue
+        assert node.get("description"), f"{path} has no description"
+        assert "type" in node or node.get("x-kubernetes-int-or-string"), f"{path} has no type"
+
+
+def test_status_and_scale_subresources() -> None:
+    assert VERSION["subresources"]["status"] == {}
+    assert VERSION["subresources"]["scale"] == {
+        "specReplicasPath": ".spec.replicas",
+        "statusReplicasPath": ".status.replicas",
+        "labelSelectorPath": ".status.selector",
+    }
+    status = schema()["properties"]["status"]["properties"]
+    assert status["selector"]["type"] == "string" and status["replicas"]["type"] == "integer"
+
+
+def test_printer_columns() -> None:
+    columns = {col["name"]: col["jsonPath"] for col in VERSION["additionalPrinterColumns"]}
+    assert columns["Ready"] == ".status.readyReplicas"
+    assert columns["Replicas"] == ".spec.replicas"
+    assert columns["ID-Usage-%"] == ".status.highestIdUsagePercent"
+    assert columns["Age"] == ".metadata.creationTimestamp"
+
+
+def test_validation_rules_are_present() -> None:
+    spec = schema()["properties"]["spec"]["properties"]
+    assert spec["replicas"]["minimum"] == 0
+    threshold = spec["idLimit"]["properties"]["restartThreshold"]
+    assert (threshold["minimum"], threshold["exclusiveMinimum"], threshold["maximum"]) == (0, True, 1)
+    assert spec["imagePullPolicy"]["enum"] == ["Always", "IfNotPresent", "Never"]
+    assert spec["service"]["properties"]["type"]["default"] == "LoadBalancer"
+    rules = [rule["rule"] for _, node in walk(schema()) for rule in node.get("x-kubernetes-validations", [])]
+    assert any("metadata.name" in rule for rule in rules)
+    assert any("q.default" in rule for rule in rules)
+    env_rule = next(rule for rule in rules if "JQM_NODE_IP" in rule)
+    assert all(name in env_rule for name in c.RESERVED_ENV)
+
+
+def validator() -> jsonschema.Draft4Validator:
+    # OpenAPI v3 minus the x-kubernetes extensions is close enough to draft 4 for value checks (not CEL).
+    return jsonschema.Draft4Validator(schema())
+
+
+def test_example_and_defaults_validate() -> None:
+    example = yaml.safe_load((ROOT / "examples" / "jqmcluster.yaml").read_text())
+    example["spec"] = defaulted_spec(example["spec"])
+    validator().validate(example)
+    assert example["spec"]["replicas"] == 4
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"replicas": -1},
+        {"idLimit": {"restartThreshold": 0}},
+        {"idLimit": {"restartThreshold": 1.5}},
+        {"imagePullPolicy": "Sometimes"},
+        {"service": {"type": "ExternalName"}},
+        {"network": {"peerCIDRs": ["10.0.0.0"]}},
+        {"jobDefinitions": [{"name": "x", "path": "y", "pathType": "FS"}]},
+    ],
+)
+def test_invalid_specs_are_refused(bad: dict[str, Any]) -> None:
+    obj = {"apiVersion": c.API_VERSION, "kind": c.KIND, "metadata": {"name": "x"}, "spec": bad}
+    with pytest.raises(jsonschema.ValidationError):
+        validator().validate(obj)
+
+
+def assert_within_schema(value: Any, node: dict[str, Any], path: str = "status") -> None:
+    """Every key the operator writes is declared, so the API server prunes nothing."""
+    if isinstance(value, dict) and not node.get("x-kubernetes-preserve-unknown-fields"):
+        props = node.get("properties") or {}
+        for key, item in value.items():
+            assert key in props, f"{path}.{key} is not in the status schema"
+            if item is not None:
+                assert_within_schema(item, props[key], f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            assert_within_schema(item, node["items"], f"{path}[]")
+
+
+def test_everything_the_operator_writes_to_status_is_declared() -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    nodes = [
+        NodeObservation(
+            pod="p",
+            uid="u",
+            ip="10.0.0.1",
+            ready=True,
+            reachable=True,
+            ids_used=3,
+            id_capacity=10,
+            draining=True,
+            running=1,
+            queued=2,
+        )
+    ]
+    status = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "readyReplicas": 1,
+        "selector": "a=b",
+        "configChecksum": "x",
+        "highestIdUsagePercent": 30.0,
+        "nodes": node_entries(nodes),
+        "conditions": merge_conditions(
+            old=None,
+            generation=1,
+            now=now,
+            new=compute_conditions(desired=1, workload=None, apply_error=None, restarting=None),
+        ),
+        "idLimit": {
+            "drain": DrainState(pod="p", pod_uid="u", started_at=now).to_status(),
+            "restarts": 1,
+            "lastRestart": {"pod": "p", "at": "2030-01-01T00:00:00Z", "reason": "Drained"},
+        },
+    }
+    assert_within_schema(status, schema()["properties"]["status"])
+    jsonschema.Draft4Validator(schema()["properties"]["status"]).validate(status)
