@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from jqm_node.app import build_app
+from jqm_node.cluster.peers import parse_cidrs
 from jqm_node.config import ConfigError, NodeConfig, load_job_definition_files, load_node_config
 from jqm_node.ids import BLOCK_SIZE
 from jqm_node.logs import configure_logging
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kill-grace", default=env("JQM_KILL_GRACE", "10"), help="seconds [env JQM_KILL_GRACE]")
     p.add_argument("--id-limit", default=env("JQM_ID_LIMIT", str(BLOCK_SIZE - 1)), help="[env JQM_ID_LIMIT]")
     p.add_argument("--log-level", default=env("JQM_LOG_LEVEL", "INFO"), help="[env JQM_LOG_LEVEL]")
+    p.add_argument("--peer-cidrs", default=env("JQM_PEER_CIDRS", ""), help="networks of peers [env JQM_PEER_CIDRS]")
+    p.add_argument("--peers", default=env("JQM_PEERS", ""), help="peer IPv4 addresses [env JQM_PEERS]")
+    p.add_argument("--peers-dns", default=env("JQM_PEERS_DNS"), help="DNS name of all nodes [env JQM_PEERS_DNS]")
+    p.add_argument("--peer-port", default=env("JQM_PEER_PORT", "1789"), help="peers' API port [env JQM_PEER_PORT]")
+    p.add_argument("--forward-timeout", default=env("JQM_FORWARD_TIMEOUT", "10"), help="[env JQM_FORWARD_TIMEOUT]")
     return p
 
 
@@ -74,6 +80,14 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
     id_limit = int(_number("--id-limit", args.id_limit, integer=True))
     if not 0 < id_limit < BLOCK_SIZE:
         raise ConfigError("command line", "--id-limit", f"must be between 1 and {BLOCK_SIZE - 1}")
+    try:
+        peer_networks = parse_cidrs(args.peer_cidrs)
+    except ValueError as e:
+        raise ConfigError("command line", "--peer-cidrs", str(e)) from None
+    try:
+        peers = tuple(validate_ipv4(p.strip()) for p in args.peers.split(",") if p.strip())
+    except ValueError as e:
+        raise ConfigError("command line", "--peers", str(e)) from None
     grace = args.shutdown_grace if args.shutdown_grace is not None else config.shutdown_grace_seconds
     settings = Settings(
         ip=ip,
@@ -84,6 +98,11 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
         id_limit=id_limit,
         shutdown_grace=_number("--shutdown-grace", str(grace)) if grace is not None else 30.0,
         kill_grace=_number("--kill-grace", args.kill_grace),
+        peer_networks=peer_networks,
+        peers=peers,
+        peers_dns=args.peers_dns or None,
+        peer_port=int(_number("--peer-port", args.peer_port, integer=True)),
+        forward_timeout=_number("--forward-timeout", args.forward_timeout),
     )
     return settings, config
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from aiohttp import web
 
+from jqm_node.cluster.forwarding import Forwarder
+from jqm_node.cluster.peers import PeerDirectory, PeerPolicy
 from jqm_node.config import NodeConfig
 from jqm_node.engine import Engine
 from jqm_node.runner import JobRunner
@@ -24,6 +27,11 @@ class Settings:
     id_limit: int
     shutdown_grace: float
     kill_grace: float
+    peer_networks: tuple[IPv4Network, ...] = ()
+    peers: tuple[str, ...] = ()
+    peers_dns: str | None = None
+    peer_port: int = 1789
+    forward_timeout: float = 10.0
 
     @property
     def api_local_url(self) -> str:
@@ -51,6 +59,9 @@ class Node:
             runner=runner,
             id_limit=settings.id_limit,
         )
+        policy = PeerPolicy(self_ip=settings.ip, networks=settings.peer_networks)
+        self.forwarder = Forwarder(policy=policy, port=settings.peer_port, timeout=settings.forward_timeout)
+        self.peers = PeerDirectory(policy=policy, static=settings.peers, dns_name=settings.peers_dns)
 
 
 NODE_KEY = web.AppKey("node", Node)

@@ -1,0 +1,25 @@
+"""Which requests are about one job (or deliverable), and which job.
+
+Convention of the route tables: a path parameter named ``{id}`` or ``{jobId}`` is a job or
+deliverable ID; the simple API passes it as the ``id`` query parameter. Both kinds of ID encode the
+creating node's address, so this is all forwarding needs to know.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+_PATH_PARAMETERS = ("id", "jobId")
+_QUERY_ID_PATHS = frozenset({"/ws/simple/status", "/ws/simple/stdout", "/ws/simple/stderr", "/ws/simple/file"})
+
+
+def object_id_of(request: web.Request) -> int | None:
+    """The ID a request is about, or None (not job-scoped, or not a valid ID: the handler says why)."""
+    if request.path in _QUERY_ID_PATHS:
+        raw = request.query.get("id")
+    else:
+        info = request.match_info
+        raw = next((info[name] for name in _PATH_PARAMETERS if name in info), None)
+    if raw is None or not raw.isdigit():
+        return None
+    return int(raw)
