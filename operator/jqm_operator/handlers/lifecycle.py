@@ -42,6 +42,8 @@ def apply_settings(*, settings: kopf.OperatorSettings, config: OperatorConfig) -
     settings.posting.reporting_component = c.MANAGED_BY
     settings.batching.error_delays = (1, 5, 15, 30, 60)
     settings.peering.stealth = True
+    # One ClusterKopfPeering serves both cluster-wide and namespaced installs (the chart creates it).
+    settings.peering.clusterwide = True
 
 
 @kopf.on.startup()
