@@ -79,19 +79,47 @@ def ensure_pki(pki: Path) -> None:
     pki.mkdir(parents=True, exist_ok=True)
     if not (pki / "ca.crt").exists():
         _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=pki)
-        _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=jqm-local-ca",
-                 "-days", str(CA_DAYS), "-out", "ca.crt", cwd=pki)  # fmt: skip
+        _openssl(
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=jqm-local-ca",
+            "-days",
+            str(CA_DAYS),
+            "-out",
+            "ca.crt",
+            cwd=pki,
+        )
     for ident in IDENTITIES:
         if (pki / f"{ident.name}.crt").exists():
             continue
         ext = pki / f"{ident.name}.ext"
         ext.write_text(ident.extensions())
         _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{ident.name}.key", cwd=pki)
-        _openssl("req", "-new", "-key", f"{ident.name}.key", "-subj", ident.subject,
-                 "-out", f"{ident.name}.csr", cwd=pki)  # fmt: skip
-        _openssl("x509", "-req", "-in", f"{ident.name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", str(CERT_DAYS), "-extfile", ext.name,
-                 "-out", f"{ident.name}.crt", cwd=pki)  # fmt: skip
+        _openssl(
+            "req", "-new", "-key", f"{ident.name}.key", "-subj", ident.subject, "-out", f"{ident.name}.csr", cwd=pki
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{ident.name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            str(CERT_DAYS),
+            "-extfile",
+            ext.name,
+            "-out",
+            f"{ident.name}.crt",
+            cwd=pki,
+        )
     if not (pki / "sa.key").exists():
         _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
         _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)

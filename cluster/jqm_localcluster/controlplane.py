@@ -39,6 +39,7 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -71,43 +72,74 @@ def argv(component: str, bins: layout.Binaries, state: layout.StateDir, ports: P
     pki = state.pki
     if component == "etcd":
         client, peer = f"http://127.0.0.1:{ports.etcd_client}", f"http://127.0.0.1:{ports.etcd_peer}"
-        return [str(bins.etcd), "--name=default", f"--data-dir={state.etcd_data}",
-                f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
-                f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
-                f"--initial-cluster=default={peer}", "--unsafe-no-fsync=true",
-                "--quota-backend-bytes=2147483648", "--log-level=warn"]  # fmt: skip
+        return [
+            str(bins.etcd),
+            "--name=default",
+            f"--data-dir={state.etcd_data}",
+            f"--listen-client-urls={client}",
+            f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=default={peer}",
+            "--unsafe-no-fsync=true",
+            "--quota-backend-bytes=2147483648",
+            "--log-level=warn",
+        ]
     if component == "kube-apiserver":
-        return [str(bins.kube_apiserver),
-                f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
-                "--bind-address=127.0.0.1", f"--secure-port={ports.apiserver}",
-                # Pods reach the API server on the bridge address (the kubelet relays it to loopback),
-                # so that is what the `kubernetes` Service's endpoints advertise.
-                f"--advertise-address={layout.BRIDGE_IP}",
-                f"--cert-dir={state.root / 'apiserver-certs'}",
-                f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
-                f"--client-ca-file={pki / 'ca.crt'}",
-                "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-                f"--service-cluster-ip-range={layout.SERVICE_CIDR}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki / 'sa.pub'}",
-                f"--service-account-signing-key-file={pki / 'sa.key'}",
-                "--allow-privileged=true", "--profiling=false", "--v=1"]  # fmt: skip
+        return [
+            str(bins.kube_apiserver),
+            f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.apiserver}",
+            # Pods reach the API server on the bridge address (the kubelet relays it to loopback),
+            # so that is what the `kubernetes` Service's endpoints advertise.
+            f"--advertise-address={layout.BRIDGE_IP}",
+            f"--cert-dir={state.root / 'apiserver-certs'}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--service-cluster-ip-range={layout.SERVICE_CIDR}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--allow-privileged=true",
+            "--profiling=false",
+            "--v=1",
+        ]
     if component == "kube-controller-manager":
         kc = state.kubeconfig("controller-manager")
-        return [str(bins.kube_controller_manager),
-                f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
-                "--bind-address=127.0.0.1", f"--secure-port={ports.controller_manager}",
-                "--leader-elect=false", "--controllers=*", "--use-service-account-credentials=true",
-                f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
-                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-                f"--cluster-signing-key-file={pki / 'ca.key'}",
-                f"--service-cluster-ip-range={layout.SERVICE_CIDR}", "--profiling=false", "--v=1"]  # fmt: skip
+        return [
+            str(bins.kube_controller_manager),
+            f"--kubeconfig={kc}",
+            f"--authentication-kubeconfig={kc}",
+            f"--authorization-kubeconfig={kc}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.controller_manager}",
+            "--leader-elect=false",
+            "--controllers=*",
+            "--use-service-account-credentials=true",
+            f"--service-account-private-key-file={pki / 'sa.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+            f"--cluster-signing-key-file={pki / 'ca.key'}",
+            f"--service-cluster-ip-range={layout.SERVICE_CIDR}",
+            "--profiling=false",
+            "--v=1",
+        ]
     if component == "kube-scheduler":
         kc = state.kubeconfig("scheduler")
-        return [str(bins.kube_scheduler), f"--config={state.root / 'scheduler.yaml'}",
-                f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
-                "--bind-address=127.0.0.1", f"--secure-port={ports.scheduler}",
-                "--profiling=false", "--v=1"]  # fmt: skip
+        return [
+            str(bins.kube_scheduler),
+            f"--config={state.root / 'scheduler.yaml'}",
+            f"--authentication-kubeconfig={kc}",
+            f"--authorization-kubeconfig={kc}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.scheduler}",
+            "--profiling=false",
+            "--v=1",
+        ]
     raise ValueError(component)
 
 

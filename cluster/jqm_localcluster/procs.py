@@ -86,8 +86,7 @@ class Daemon:
         pid = int(pid_s)
         return pid if _start_time(pid) == started else None
 
-    def start(self, argv: Sequence[str | Path], env: dict[str, str] | None = None,
-              cgroup: Path | None = None) -> int:  # fmt: skip
+    def start(self, argv: Sequence[str | Path], env: dict[str, str] | None = None, cgroup: Path | None = None) -> int:
         """Start detached in a new session (its own process group), output to the log file."""
         with self.logfile.open("ab") as log:
             proc = subprocess.Popen(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +13,9 @@ from jqm_localcluster import layout
 
 NETNS_PREFIX = "jqm-"
 NETNS_DIR = Path("/run/netns")
+ETC_NETNS = Path("/etc/netns")  # `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/*
+# No cluster DNS: the pod's own loopback answers "refused" at once; names come from /etc/hosts.
+RESOLV_CONF = "# jqm-localcluster: no cluster DNS\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
 PREFIX_LEN = ipaddress.ip_network(layout.POD_CIDR).prefixlen
 
 
@@ -19,7 +24,7 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def ensure_bridge() -> None:
-    """Create the bridge with the gateway address, once. No forwarding or NAT: pods reach only the host."""
+    """Create the bridge with the host's address on the pod network, once (no forwarding, no NAT)."""
     if _ip("link", "show", layout.BRIDGE, check=False).returncode != 0:
         _ip("link", "add", layout.BRIDGE, "type", "bridge")
     addrs = _ip("-o", "addr", "show", "dev", layout.BRIDGE).stdout
@@ -38,6 +43,10 @@ def teardown_all() -> None:
     """Remove every pod namespace (their veths go with them) and the bridge."""
     for name in netns_names():
         _ip("netns", "delete", name, check=False)
+    for etc in ETC_NETNS.glob(NETNS_PREFIX + "*"):
+        shutil.rmtree(etc, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        ETC_NETNS.rmdir()  # only when empty: other users' files stay
     _ip("link", "delete", layout.BRIDGE, check=False)
 
 
@@ -73,19 +82,30 @@ async def _aip(*args: str) -> None:
         raise RuntimeError(f"ip {' '.join(args)}: {err.decode().strip()}")
 
 
-async def setup_pod(ns: str, ip: str) -> None:
-    """Namespace `ns` with lo and eth0=ip/24 (default route via the bridge), host end on the bridge."""
+def etc_files(ip: str, hostname: str) -> dict[str, str]:
+    """The pod's /etc/hosts and /etc/resolv.conf."""
+    hosts = f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{ip}\t{hostname}\n"
+    return {"hosts": hosts, "resolv.conf": RESOLV_CONF}
+
+
+async def setup_pod(ns: str, ip: str, hostname: str) -> None:
+    """Namespace `ns` with lo and eth0=ip/24, its host end on the bridge. No default route: a pod reaches
+    the pod network only (the host at the bridge address, other pods); anything else fails at once."""
     host_if = "vjqm" + ip.rsplit(".", 1)[1]
     await teardown_pod(ns)
+    etc = ETC_NETNS / ns
+    etc.mkdir(parents=True, exist_ok=True)
+    for name, content in etc_files(ip, hostname).items():
+        (etc / name).write_text(content)
     await _aip("netns", "add", ns)
     await _aip("link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns)
     await _aip("link", "set", host_if, "master", layout.BRIDGE, "up")
     await _aip("-n", ns, "addr", "add", f"{ip}/{PREFIX_LEN}", "dev", "eth0")
     await _aip("-n", ns, "link", "set", "lo", "up")
     await _aip("-n", ns, "link", "set", "eth0", "up")
-    await _aip("-n", ns, "route", "add", "default", "via", layout.BRIDGE_IP)
 
 
 async def teardown_pod(ns: str) -> None:
     if (NETNS_DIR / ns).exists():
         await _aip("netns", "delete", ns)
+    shutil.rmtree(ETC_NETNS / ns, ignore_errors=True)
