@@ -217,6 +217,14 @@ class Engine:
         waiting = sorted(entry for entry in self._ready[queue.id] if self._is_current(entry))
         return {job_id: position for position, (_, _, job_id) in enumerate(waiting, start=1)}
 
+    def position(self, job: JobInstance) -> int:
+        """1-based rank of one waiting (SUBMITTED) job in its queue, 0 for any other job: O(waiting jobs)."""
+        if job.state is not State.SUBMITTED:
+            return 0
+        mine = (-job.priority, job.rank, job.id)
+        ahead = sum(1 for entry in self._ready[job.queue.id] if entry < mine and self._is_current(entry))
+        return ahead + 1
+
     def queue_status(self, queue: Queue) -> QueueStatus:
         return QueueStatus.RUNNING if queue.enabled else QueueStatus.PAUSED
 
@@ -427,22 +435,23 @@ class Engine:
         return job
 
     def set_position(self, job_id: int, position: int) -> JobInstance:
-        """Moves a waiting job to the 1-based ``position`` of its queue (among equal priorities)."""
+        """Moves a waiting job to the 1-based ``position`` of its queue's arrival order.
+
+        Priority still goes first: among jobs of equal priority the new position holds.
+        """
         job = self.get(job_id)
         if job.state is not State.SUBMITTED:
             raise BadRequestError("Job does not exist or is already running.")
-        order = [self.jobs[i] for i in self.positions(job.queue) if i != job_id]
-        index = min(max(position, 1), len(order) + 1) - 1
-        before = order[index - 1].rank if index > 0 else None
-        after = order[index].rank if index < len(order) else None
-        if before is None and after is None:
+        ranks = sorted(self.jobs[i].rank for i in self.positions(job.queue) if i != job_id)
+        index = min(max(position, 1), len(ranks) + 1) - 1
+        if not ranks:
             job.rank = self._take_rank()
-        elif before is None:
-            job.rank = after - 1  # type: ignore[operator]
-        elif after is None:
+        elif index == 0:
+            job.rank = ranks[0] - 1
+        elif index == len(ranks):
             job.rank = self._take_rank()
         else:
-            job.rank = (before + after) / 2
+            job.rank = (ranks[index - 1] + ranks[index]) / 2
         self._requeue_if_waiting(job)
         return job
 
@@ -473,6 +482,13 @@ class Engine:
         if job.state is State.SUBMITTED:
             heapq.heappush(self._ready[job.queue.id], (-job.priority, job.rank, job.id))
             self._dispatch(job.queue)
+
+    def new_input_file_id(self, job_id: int) -> int:
+        """An ID for a file given to a job before it starts (upstream: only while it waits)."""
+        job = self.get(job_id)
+        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+            raise BadRequestError("Job instance is already assigned to a node - cannot add input files")
+        return self._deliverable_ids.next_id()
 
     # ------------------------------------------------------------------ queue instructions
 

@@ -42,6 +42,10 @@ class Workspace:
     def deliverable_dir(self, job_id: int) -> Path:
         return self.deliverables / str(job_id)
 
+    def input_dir(self, job_id: int) -> Path:
+        """Files given to the job through the client API before it starts (``POST ji/{id}/files/{name}``)."""
+        return self.root / "inputs" / str(job_id)
+
     def prepare_job(self, job_id: int) -> None:
         os.mkdir(self.temp_dir(job_id))
         os.mkdir(self.delivery_dir(job_id))

@@ -1,0 +1,372 @@
+"""Upstream's client API (``/ws/client``), job instance routes: enqueue, read, query, files, instructions.
+
+Representations: XML by default, JSON on ``Accept: application/json`` (see representation.py).
+Void calls answer 204 as JAX-RS does; bulk calls take a JSON array of IDs (or an XML list) and answer
+how many jobs they acted on. Queue, job definition and schedule routes are in client_queues.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+
+from jqm_node.api import client_queues
+from jqm_node.api.client_objects import (
+    INT32_MAX,
+    INT32_MIN,
+    deliverable_to_dict,
+    empty_job_request,
+    id_list,
+    job_request_from_dict,
+    job_to_dict,
+    jobs_to_dicts,
+)
+from jqm_node.api.client_query import DEFAULT_PAGE_SIZE, empty_query, query_from_dict, query_result, run_query
+from jqm_node.api.params import parse_id, parse_int
+from jqm_node.api.representation import (
+    MAX_DATE_MILLIS,
+    json_response,
+    parse_body,
+    parse_list_body,
+    render,
+    render_job_list,
+    render_list,
+    wants_json,
+)
+from jqm_node.api.simple import attachment
+from jqm_node.engine import Engine
+from jqm_node.errors import BadRequestError, FileNotFoundJqmError, JqmError
+from jqm_node.model import ACTIVE_STATES, JobInstance, State
+from jqm_node.node import NODE_KEY
+
+PREFIX = "/ws/client"
+
+
+def _engine(request: web.Request) -> Engine:
+    return request.app[NODE_KEY].engine
+
+
+def _job_id(request: web.Request) -> int:
+    return parse_id(request.match_info["id"], name="job ID")
+
+
+def _scalar(request: web.Request, value: int | list[int]) -> web.Response:
+    """A number (or list of numbers): ``text/plain`` by default as JAX-RS writes a Long, JSON if asked."""
+    if wants_json(request) or isinstance(value, list):
+        return json_response(value)
+    return web.Response(text=str(value), content_type="text/plain")
+
+
+def _no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+# ---------------------------------------------------------------------------------------- enqueue
+
+
+async def enqueue(request: web.Request) -> web.Response:
+    """``POST ji``: a JobRequest in, the new JobInstance out."""
+    body = await request.read()
+    job_request = job_request_from_dict(parse_body(body, request.content_type))
+    engine = _engine(request)
+    return render(request, "jobInstance", job_to_dict(engine.enqueue(job_request), engine))
+
+
+async def enqueue_from_history(request: web.Request) -> web.Response:
+    """``POST ji/{id}``: a new job with the request of an existing one; answers its ID."""
+    return _scalar(request, _engine(request).enqueue_from_history(_job_id(request)).id)
+
+
+async def bulk_enqueue_from_history(request: web.Request) -> web.Response:
+    """``POST ji/bulk``: as ``POST ji/{id}`` for each ID (cancelled jobs skipped, as upstream); the new IDs."""
+    engine = _engine(request)
+    created = []
+    for job_id in await _ids(request):
+        job = engine.jobs.get(job_id)
+        if job is None or job.state is State.CANCELLED:
+            continue
+        try:
+            created.append(engine.enqueue_from_history(job_id).id)
+        except JqmError:
+            continue  # upstream: best effort, each failure is skipped
+    return json_response(created)
+
+
+async def _ids(request: web.Request) -> list[int]:
+    return id_list(parse_list_body(await request.read(), request.content_type, "id"))
+
+
+# ---------------------------------------------------------------------------------------- reads
+
+
+async def get_job(request: web.Request) -> web.Response:
+    engine = _engine(request)
+    return render(request, "jobInstance", job_to_dict(engine.get(_job_id(request)), engine))
+
+
+def _first_by_id(engine: Engine, keep: set[State] | frozenset[State], user: str | None = None) -> list[JobInstance]:
+    """The first page (by ID) of jobs in ``keep``: what upstream's list calls answer (their query's default page)."""
+    found: list[JobInstance] = []
+    for job in engine.jobs.values():  # insertion order is ID order
+        if job.state in keep and (user is None or job.user == user):
+            found.append(job)
+            if len(found) == DEFAULT_PAGE_SIZE:
+                break
+    return found
+
+
+async def get_jobs(request: web.Request) -> web.Response:
+    """``GET ji``: the first 50 job instances by ID, waiting, running or finished (upstream's page size)."""
+    engine = _engine(request)
+    return render_job_list(request, jobs_to_dicts(_first_by_id(engine, set(State)), engine))
+
+
+async def get_active_jobs(request: web.Request) -> web.Response:
+    """``GET ji/active``: the first 50 waiting or running job instances by ID."""
+    engine = _engine(request)
+    return render_job_list(request, jobs_to_dicts(_first_by_id(engine, ACTIVE_STATES), engine))
+
+
+async def get_user_jobs(request: web.Request) -> web.Response:
+    """``GET user/{name}/ji``: the first 50 waiting or running job instances of a user, by ID."""
+    engine = _engine(request)
+    user = request.match_info["name"]
+    return render_job_list(request, jobs_to_dicts(_first_by_id(engine, ACTIVE_STATES, user), engine))
+
+
+async def query(request: web.Request) -> web.Response:
+    """``POST ji/query``: the Query answered with its results (``instances``) and ``resultSize``."""
+    engine = _engine(request)
+    parsed = query_from_dict(parse_body(await request.read(), request.content_type), node_name=engine.node_name)
+    jobs, total = run_query(engine, parsed)
+    return render(request, "queryBaseImpl", query_result(parsed, jobs_to_dicts(jobs, engine), total))
+
+
+async def query_ids(request: web.Request) -> web.Response:
+    """``POST ji/query/ids``: only the IDs of the jobs the Query finds (always JSON, as upstream)."""
+    engine = _engine(request)
+    parsed = query_from_dict(parse_body(await request.read(), request.content_type), node_name=engine.node_name)
+    jobs, _ = run_query(engine, parsed)
+    return json_response([job.id for job in jobs])
+
+
+async def get_empty_query(request: web.Request) -> web.Response:
+    return render(request, "queryBaseImpl", empty_query(_engine(request).node_name))
+
+
+async def get_empty_job_request(request: web.Request) -> web.Response:
+    return render(request, "jobRequestBaseImpl", empty_job_request())
+
+
+async def get_messages(request: web.Request) -> web.Response:
+    job = _engine(request).get(_job_id(request))
+    return render_list(request, "messages", "message", list(job.messages or []))
+
+
+# ---------------------------------------------------------------------------------------- files
+
+
+async def get_deliverables(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    job = node.engine.get(_job_id(request))
+    root = str(node.workspace.root)
+    items = [deliverable_to_dict(d, root) for d in job.deliverables or []]
+    return render_list(request, "deliverables", "deliverable", items)
+
+
+def _deliverable_download(request: web.Request, deliverable_id: int) -> web.StreamResponse:
+    item = _engine(request).deliverable(deliverable_id)
+    path = Path(item.path)
+    if not path.is_file():
+        raise FileNotFoundJqmError(f"the file of deliverable {item.id} is no longer on this node")
+    return attachment(path, f"{item.file_family}.{item.id}{Path(item.original_name).suffix}")
+
+
+async def get_deliverable_content(request: web.Request) -> web.StreamResponse:
+    """``GET ji/files/{id}``: the content of a deliverable."""
+    return _deliverable_download(request, parse_id(request.match_info["id"], name="deliverable ID"))
+
+
+async def post_deliverable_content(request: web.Request) -> web.StreamResponse:
+    """``POST ji/files``: the content of the Deliverable given as body (only its ``id`` is used)."""
+    data = parse_body(await request.read(), request.content_type)
+    raw = data.get("id") if isinstance(data, dict) else None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise BadRequestError("the body must be a Deliverable with an id")
+    return _deliverable_download(request, parse_id(str(raw), name="deliverable ID"))
+
+
+async def _log(request: web.Request, stream: str) -> web.StreamResponse:
+    node = request.app[NODE_KEY]
+    job = node.engine.get(_job_id(request))
+    path = node.workspace.stdout_path(job.id) if stream == "stdout" else node.workspace.stderr_path(job.id)
+    return attachment(Path(path), f"{job.id}.{stream}.txt")
+
+
+async def get_stdout(request: web.Request) -> web.StreamResponse:
+    return await _log(request, "stdout")
+
+
+async def get_stderr(request: web.Request) -> web.StreamResponse:
+    return await _log(request, "stderr")
+
+
+def _input_file_name(raw: str) -> str:
+    if not raw or raw in (".", "..") or "/" in raw or "\\" in raw or "\x00" in raw or len(raw) > 255:
+        raise BadRequestError(f"invalid input file name {raw!r}: a plain file name is expected")
+    return raw
+
+
+def _store(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+async def add_input_file(request: web.Request) -> web.Response:
+    """``POST ji/{id}/files/{name}``: a file given to a waiting job; answers the file's ID (text)."""
+    node = request.app[NODE_KEY]
+    job_id = _job_id(request)
+    name = _input_file_name(request.match_info["name"])
+    file_id = node.engine.new_input_file_id(job_id)
+    data = await request.read()
+    await asyncio.to_thread(_store, node.workspace.input_dir(job_id) / name, data)
+    return web.Response(text=str(file_id), content_type="text/plain")
+
+
+# ---------------------------------------------------------------------------------------- instructions
+
+
+async def cancel(request: web.Request) -> web.Response:
+    _engine(request).cancel(_job_id(request))
+    return _no_content()
+
+
+async def delete_waiting(request: web.Request) -> web.Response:
+    _engine(request).delete_waiting(_job_id(request))
+    return _no_content()
+
+
+async def kill(request: web.Request) -> web.Response:
+    _engine(request).kill(_job_id(request))
+    return _no_content()
+
+
+async def pause_waiting(request: web.Request) -> web.Response:
+    _engine(request).pause_waiting(_job_id(request))
+    return _no_content()
+
+
+async def resume_waiting(request: web.Request) -> web.Response:
+    _engine(request).resume_waiting(_job_id(request))
+    return _no_content()
+
+
+async def pause_running(request: web.Request) -> web.Response:
+    _engine(request).pause_running(_job_id(request))
+    return _no_content()
+
+
+async def resume_running(request: web.Request) -> web.Response:
+    _engine(request).resume_running(_job_id(request))
+    return _no_content()
+
+
+async def restart_crashed(request: web.Request) -> web.Response:
+    """``DELETE ji/crashed/{id}``: enqueues a crashed job again; answers the new JobInstance."""
+    engine = _engine(request)
+    return render(request, "jobInstance", job_to_dict(engine.restart_crashed(_job_id(request)), engine))
+
+
+async def _bulk(request: web.Request, skip: frozenset[State], act: str) -> web.Response:
+    """Applies one engine instruction to each ID; answers how many succeeded (unknown IDs are skipped)."""
+    engine = _engine(request)
+    done = 0
+    for job_id in await _ids(request):
+        job = engine.jobs.get(job_id)
+        if job is None or job.state in skip:
+            continue
+        try:
+            getattr(engine, act)(job_id)
+        except JqmError:
+            continue
+        done += 1
+    return json_response(done)
+
+
+async def kill_many(request: web.Request) -> web.Response:
+    return await _bulk(request, frozenset({State.HOLDED}), "kill")
+
+
+async def pause_many(request: web.Request) -> web.Response:
+    return await _bulk(request, frozenset(), "pause_waiting")
+
+
+async def resume_many(request: web.Request) -> web.Response:
+    return await _bulk(request, frozenset(), "resume_waiting")
+
+
+async def set_position(request: web.Request) -> web.Response:
+    position = parse_int(request.match_info["position"], name="position")
+    if not INT32_MIN <= position <= INT32_MAX:
+        raise BadRequestError(f"the position must be a 32-bit integer, got {position}")
+    _engine(request).set_position(_job_id(request), position)
+    return _no_content()
+
+
+async def set_priority(request: web.Request) -> web.Response:
+    priority = parse_int(request.match_info["priority"], name="priority")
+    if not INT32_MIN <= priority <= INT32_MAX:
+        raise BadRequestError(f"the priority must be a 32-bit integer, got {priority}")
+    _engine(request).set_priority(_job_id(request), priority)
+    return _no_content()
+
+
+async def set_run_after(request: web.Request) -> web.Response:
+    """``POST ji/{id}/delay/{epochMillis}``: the job waits until that date."""
+    millis = parse_int(request.match_info["when"], name="epochMillis")
+    if not 0 <= millis <= MAX_DATE_MILLIS:
+        raise BadRequestError(f"the date must be epoch milliseconds between 0 and {MAX_DATE_MILLIS}, got {millis}")
+    _engine(request).set_run_after(_job_id(request), millis / 1000)
+    return _no_content()
+
+
+def routes() -> list[web.RouteDef]:
+    """Fixed paths come before the ``{id}`` patterns they would otherwise match."""
+    p = PREFIX
+    return [
+        web.get(f"{p}/ji", get_jobs),
+        web.post(f"{p}/ji", enqueue),
+        web.get(f"{p}/ji/active", get_active_jobs),
+        web.get(f"{p}/ji/query", get_empty_query),
+        web.post(f"{p}/ji/query", query),
+        web.post(f"{p}/ji/query/ids", query_ids),
+        web.post(f"{p}/ji/bulk", bulk_enqueue_from_history),
+        web.post(f"{p}/ji/killed", kill_many),
+        web.post(f"{p}/ji/paused", pause_many),
+        web.post(f"{p}/ji/resumed", resume_many),
+        web.post(f"{p}/ji/files", post_deliverable_content),
+        web.get(f"{p}/ji/files/{{id}}", get_deliverable_content),
+        web.post(f"{p}/ji/cancelled/{{id}}", cancel),
+        web.delete(f"{p}/ji/waiting/{{id}}", delete_waiting),
+        web.post(f"{p}/ji/killed/{{id}}", kill),
+        web.post(f"{p}/ji/paused/{{id}}", pause_waiting),
+        web.delete(f"{p}/ji/paused/{{id}}", resume_waiting),
+        web.post(f"{p}/ji/running/paused/{{id}}", pause_running),
+        web.delete(f"{p}/ji/running/paused/{{id}}", resume_running),
+        web.delete(f"{p}/ji/crashed/{{id}}", restart_crashed),
+        web.get(f"{p}/ji/{{id}}", get_job),
+        web.post(f"{p}/ji/{{id}}", enqueue_from_history),
+        web.get(f"{p}/ji/{{id}}/messages", get_messages),
+        web.get(f"{p}/ji/{{id}}/files", get_deliverables),
+        web.post(f"{p}/ji/{{id}}/files/{{name}}", add_input_file),
+        web.get(f"{p}/ji/{{id}}/stdout", get_stdout),
+        web.get(f"{p}/ji/{{id}}/stderr", get_stderr),
+        web.post(f"{p}/ji/{{id}}/position/{{position}}", set_position),
+        web.post(f"{p}/ji/{{id}}/priority/{{priority}}", set_priority),
+        web.post(f"{p}/ji/{{id}}/delay/{{when}}", set_run_after),
+        web.get(f"{p}/user/{{name}}/ji", get_user_jobs),
+        web.get(f"{p}/jr", get_empty_job_request),
+        *client_queues.routes(),
+    ]

@@ -1,0 +1,307 @@
+"""The OpenAPI 3 document of every route of a node, served at ``GET /ws/openapi.json``.
+
+The document is built once, from the table below; a test walks the aiohttp router and checks that
+the table and the routes agree, so a new route without documentation fails the build.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from jqm_node import __version__
+
+_XML, _JSON, _TEXT, _BIN = "application/xml", "application/json", "text/plain", "application/octet-stream"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_STR = {"type": "string", "nullable": True}
+_INT = {"type": "integer", "format": "int64", "nullable": True}
+_DATE = {"type": "integer", "format": "int64", "nullable": True, "description": "epoch milliseconds (XML: xs:dateTime)"}
+_ID = {"type": "integer", "format": "int64", "minimum": 0}
+_STATE = {"type": "string", "enum": [
+    "SUBMITTED", "ATTRIBUTED", "RUNNING", "CRASHED", "ENDED", "KILLED", "HOLDED", "CANCELLED", "SCHEDULED",
+]}  # fmt: skip
+
+SCHEMAS: dict[str, Any] = {
+    "Parameter": {
+        "type": "object",
+        "required": ["key", "value"],
+        "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+        "description": "one entry of a Map<String,String>; XML: <entry><key/><value/></entry>",
+    },
+    "Parameters": {"type": "array", "items": _ref("Parameter"), "nullable": True},
+    "Queue": {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "name": _STR, "description": _STR},
+    },
+    "JobInstance": {
+        "type": "object",
+        "properties": {
+            "id": _ID, "applicationName": _STR, "parent": _INT, "user": _STR, "sessionID": _STR, "traceId": _STR,
+            "state": _STATE, "position": _INT, "priority": _INT, "queue": _ref("Queue"), "queueName": _STR,
+            "keyword1": _STR, "keyword2": _STR, "keyword3": _STR, "definitionKeyword1": _STR,
+            "definitionKeyword2": _STR, "definitionKeyword3": _STR, "module": _STR, "email": _STR, "application": _STR,
+            "parameters": _ref("Parameters"), "progress": _INT,
+            "messages": {"type": "array", "items": {"type": "string"}, "description": "XML: <messages><message/>"},
+            "enqueueDate": _DATE, "beganRunningDate": _DATE, "endDate": _DATE, "runAfter": _DATE, "nodeName": _STR,
+            "highlander": {"type": "boolean"}, "fromSchedule": {"type": "boolean"},
+        },
+    },
+    "JobRequest": {
+        "type": "object",
+        "required": ["applicationName"],
+        "description": "XML root element: jobRequestBaseImpl (any name is accepted)",
+        "properties": {
+            "applicationName": {"type": "string"}, "sessionID": _STR, "traceId": _STR, "application": _STR,
+            "user": _STR, "module": _STR, "keyword1": _STR, "keyword2": _STR, "keyword3": _STR, "email": _STR,
+            "queueName": _STR, "parentJobId": _INT, "scheduleId": {**_INT, "description": "not supported: 400"},
+            "startState": {"type": "string", "enum": ["SUBMITTED", "HOLDED"], "nullable": True},
+            "priority": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
+            "parameters": _ref("Parameters"), "runAfter": _DATE,
+            "recurrence": {**_STR, "description": "not supported: 400"},
+        },
+    },
+    "SortItem": {
+        "type": "object",
+        "properties": {
+            "order": {"type": "string", "enum": ["ASCENDING", "DESCENDING"]},
+            "col": {"type": "string", "enum": [
+                "ID", "APPLICATIONNAME", "QUEUENAME", "STATUS", "DATEENQUEUE", "DATEATTRIBUTION", "DATEEXECUTION",
+                "DATEEND", "USERNAME", "PARENTID",
+            ]},
+        },
+    },
+    "Query": {
+        "type": "object",
+        "description": "XML root element: queryBaseImpl (any name is accepted); string filters accept SQL % wildcards",
+        "properties": {
+            "jobInstanceId": _INT, "parentId": _INT, "queueId": _INT,
+            "applicationName": {"type": "array", "items": {"type": "string"}, "nullable": True},
+            "user": _STR, "sessionId": _STR, "jobDefKeyword1": _STR, "jobDefKeyword2": _STR, "jobDefKeyword3": _STR,
+            "jobDefModule": _STR, "jobDefApplication": _STR, "instanceKeyword1": _STR, "instanceKeyword2": _STR,
+            "instanceKeyword3": _STR, "instanceModule": _STR, "instanceApplication": _STR, "queueName": _STR,
+            "nodeName": _STR, "enqueuedBefore": _DATE, "enqueuedAfter": _DATE, "beganRunningBefore": _DATE,
+            "beganRunningAfter": _DATE, "endedBefore": _DATE, "endedAfter": _DATE,
+            "statuses": {"type": "array", "items": _STATE, "nullable": True},
+            "jobInstanceIds": {"type": "array", "items": _ID, "nullable": True, "description": "extension"},
+            "firstRow": {"type": "integer", "minimum": 0, "nullable": True},
+            "pageSize": {"type": "integer", "minimum": 0, "nullable": True, "default": 50},
+            "sortby": {"type": "array", "items": _ref("SortItem"), "nullable": True},
+            "queryLiveInstances": {"type": "boolean", "default": False},
+            "queryHistoryInstances": {"type": "boolean", "default": True},
+            "resultSize": _INT,
+            "instances": {"type": "array", "items": _ref("JobInstance"), "nullable": True},
+        },
+    },
+    "Deliverable": {
+        "type": "object",
+        "properties": {"filePath": _STR, "fileFamily": _STR, "id": _ID, "originalName": _STR},
+    },
+    "JobDef": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "description": _STR, "canBeRestarted": {"type": "boolean"},
+            "queue": _ref("Queue"), "applicationName": _STR, "application": _STR, "module": _STR, "keyword1": _STR,
+            "keyword2": _STR, "keyword3": _STR, "highlander": {"type": "boolean"}, "parameters": _ref("Parameters"),
+            "schedules": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "ErrorDto": {
+        "type": "object",
+        "properties": {
+            "userReadableMessage": _STR, "developerMessage": _STR, "stacktrace": _STR,
+            "errorCode": {"type": "integer"}, "userMessageKey": _STR, "userMessageParams": {"nullable": True},
+            "httpStatus": {"type": "integer"},
+        },
+    },
+    "IdList": {"type": "array", "items": _ID},
+    "NodeStatus": {"type": "object", "additionalProperties": True},
+}  # fmt: skip
+
+
+def _content(schema: dict[str, Any], *types: str) -> dict[str, Any]:
+    return {t: {"schema": schema} for t in types}
+
+
+_OBJ = (_XML, _JSON)
+
+
+def _returns(schema: dict[str, Any] | None, *types: str, status: str = "200") -> dict[str, Any]:
+    if schema is None:
+        return {status: {"description": "done"}}
+    return {status: {"description": "OK", "content": _content(schema, *types)}}
+
+
+def _list(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+_ERRORS = {
+    "400": {"description": "the caller is at fault", "content": _content(_ref("ErrorDto"), *_OBJ)},
+    "404": {"description": "no such object", "content": _content(_ref("ErrorDto"), *_OBJ)},
+}
+_PATH_SCHEMAS = {
+    "id": _ID,
+    "job": _ID,
+    "queue": _ID,
+    "schedule": _ID,
+    "position": {"type": "integer", "format": "int32"},
+    "priority": {"type": "integer", "format": "int32"},
+    "when": {"type": "integer", "format": "int64", "minimum": 0, "description": "epoch milliseconds"},
+}
+
+# (method, path, summary, request body, responses)
+Operation = tuple[str, str, str, dict[str, Any] | None, dict[str, Any]]
+_C = "/ws/client"
+_ID_LIST_BODY = {"required": True, "content": _content(_ref("IdList"), _JSON)}
+OPERATIONS: list[Operation] = [
+    ("get", f"{_C}/ji", "the first 50 job instances by ID", None, _returns(_list("JobInstance"), *_OBJ)),
+    ("post", f"{_C}/ji", "enqueue a JobRequest", {"required": True, "content": _content(_ref("JobRequest"), *_OBJ)},
+     _returns(_ref("JobInstance"), *_OBJ)),
+    ("get", f"{_C}/ji/active", "the first 50 waiting or running job instances", None,
+     _returns(_list("JobInstance"), *_OBJ)),
+    ("get", f"{_C}/ji/query", "an empty Query", None, _returns(_ref("Query"), *_OBJ)),
+    ("post", f"{_C}/ji/query", "run a Query", {"required": True, "content": _content(_ref("Query"), *_OBJ)},
+     _returns(_ref("Query"), *_OBJ)),
+    ("post", f"{_C}/ji/query/ids", "run a Query, IDs only",
+     {"required": True, "content": _content(_ref("Query"), *_OBJ)}, _returns(_ref("IdList"), _JSON)),
+    ("post", f"{_C}/ji/bulk", "enqueue again from history, several jobs", _ID_LIST_BODY,
+     _returns(_ref("IdList"), _JSON)),
+    ("post", f"{_C}/ji/killed", "kill several jobs", _ID_LIST_BODY, _returns({"type": "integer"}, _JSON)),
+    ("post", f"{_C}/ji/paused", "pause several waiting jobs", _ID_LIST_BODY, _returns({"type": "integer"}, _JSON)),
+    ("post", f"{_C}/ji/resumed", "resume several paused jobs", _ID_LIST_BODY, _returns({"type": "integer"}, _JSON)),
+    ("post", f"{_C}/ji/files", "content of a deliverable given as body",
+     {"required": True, "content": _content(_ref("Deliverable"), *_OBJ)}, _returns({"type": "string"}, _BIN)),
+    ("get", f"{_C}/ji/files/{{id}}", "content of a deliverable", None, _returns({"type": "string"}, _BIN)),
+    ("post", f"{_C}/ji/cancelled/{{id}}", "cancel a waiting job", None, _returns(None, status="204")),
+    ("delete", f"{_C}/ji/waiting/{{id}}", "delete a waiting job", None, _returns(None, status="204")),
+    ("post", f"{_C}/ji/killed/{{id}}", "kill a job", None, _returns(None, status="204")),
+    ("post", f"{_C}/ji/paused/{{id}}", "pause a waiting job", None, _returns(None, status="204")),
+    ("delete", f"{_C}/ji/paused/{{id}}", "resume a paused waiting job", None, _returns(None, status="204")),
+    ("post", f"{_C}/ji/running/paused/{{id}}", "pause a running job", None, _returns(None, status="204")),
+    ("delete", f"{_C}/ji/running/paused/{{id}}", "resume a paused running job", None, _returns(None, status="204")),
+    ("delete", f"{_C}/ji/crashed/{{id}}", "restart a crashed job", None, _returns(_ref("JobInstance"), *_OBJ)),
+    ("get", f"{_C}/ji/{{id}}", "a job instance", None, _returns(_ref("JobInstance"), *_OBJ)),
+    ("post", f"{_C}/ji/{{id}}", "enqueue again from history", None, _returns({"type": "integer"}, _TEXT, _JSON)),
+    ("get", f"{_C}/ji/{{id}}/messages", "messages of a job", None,
+     _returns({"type": "array", "items": {"type": "string"}}, *_OBJ)),
+    ("get", f"{_C}/ji/{{id}}/files", "deliverables of a job", None, _returns(_list("Deliverable"), *_OBJ)),
+    ("post", f"{_C}/ji/{{id}}/files/{{name}}", "give a file to a waiting job",
+     {"required": True, "content": _content({"type": "string", "format": "binary"}, _BIN)},
+     _returns({"type": "integer"}, _TEXT)),
+    ("get", f"{_C}/ji/{{id}}/stdout", "stdout of a job", None, _returns({"type": "string"}, _BIN)),
+    ("get", f"{_C}/ji/{{id}}/stderr", "stderr of a job", None, _returns({"type": "string"}, _BIN)),
+    ("post", f"{_C}/ji/{{id}}/position/{{position}}", "move a waiting job in its queue", None,
+     _returns(None, status="204")),
+    ("post", f"{_C}/ji/{{id}}/priority/{{priority}}", "change the priority of a job", None,
+     _returns(None, status="204")),
+    ("post", f"{_C}/ji/{{id}}/delay/{{when}}", "run a waiting job not before a date", None,
+     _returns(None, status="204")),
+    ("get", f"{_C}/user/{{name}}/ji", "the first 50 active jobs of a user", None,
+     _returns(_list("JobInstance"), *_OBJ)),
+    ("get", f"{_C}/jr", "an empty JobRequest", None, _returns(_ref("JobRequest"), *_OBJ)),
+    ("get", f"{_C}/q", "the queues", None, _returns(_list("Queue"), *_OBJ)),
+    ("post", f"{_C}/q/{{queue}}/bulk", "move several waiting jobs to a queue", _ID_LIST_BODY,
+     _returns({"type": "integer"}, _JSON)),
+    ("post", f"{_C}/q/{{queue}}/jobs", "as q/{queue}/bulk (the path the Java client uses)", _ID_LIST_BODY,
+     _returns({"type": "integer"}, _JSON)),
+    ("post", f"{_C}/q/{{queue}}/pause", "pause a queue", None, _returns(None, status="204")),
+    ("delete", f"{_C}/q/{{queue}}/pause", "resume a queue", None, _returns(None, status="204")),
+    ("post", f"{_C}/q/{{queue}}/clear", "cancel every waiting job of a queue", None, _returns(None, status="204")),
+    ("get", f"{_C}/q/{{queue}}/status", "status of a queue", None,
+     _returns({"type": "string", "enum": ["RUNNING", "PARTIALLY_RUNNING", "PAUSED"]}, *_OBJ)),
+    ("get", f"{_C}/q/{{queue}}/enabled-capacity", "slots of a queue while enabled", None,
+     _returns({"type": "integer"}, _TEXT, _JSON)),
+    ("post", f"{_C}/q/{{queue}}/{{job}}", "move a waiting job to a queue", None, _returns(None, status="204")),
+    ("get", f"{_C}/jd", "the job definitions", None, _returns(_list("JobDef"), *_OBJ)),
+    ("get", f"{_C}/jd/name/{{name}}", "a job definition by name", None, _returns(_ref("JobDef"), *_OBJ)),
+    ("get", f"{_C}/jd/{{application}}", "job definitions of an application", None, _returns(_list("JobDef"), *_OBJ)),
+    ("delete", f"{_C}/schedule/{{schedule}}", "schedules are not supported: 400", None, {}),
+    ("post", f"{_C}/schedule/{{schedule}}/queue/{{queue}}", "schedules are not supported: 400", None, {}),
+    ("post", f"{_C}/schedule/{{schedule}}/cron/{{cron}}", "schedules are not supported: 400", None, {}),
+    ("post", f"{_C}/schedule/{{schedule}}/priority/{{priority}}", "schedules are not supported: 400", None, {}),
+    ("post", "/ws/simple/ji", "enqueue from a form",
+     {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+         "type": "object", "required": ["applicationname"],
+         "properties": {k: {"type": "string"} for k in (
+             "applicationname", "module", "mail", "keyword1", "keyword2", "keyword3", "parentid", "user",
+             "sessionid")},
+     }}}}, _returns({"type": "integer"}, _TEXT)),
+    ("get", "/ws/simple/status", "state of a job (?id=)", None, _returns(_STATE, _TEXT)),
+    ("get", "/ws/simple/stdout", "stdout of a job (?id=)", None, _returns({"type": "string"}, _BIN)),
+    ("get", "/ws/simple/stderr", "stderr of a job (?id=)", None, _returns({"type": "string"}, _BIN)),
+    ("get", "/ws/simple/file", "content of a deliverable (?id=)", None, _returns({"type": "string"}, _BIN)),
+    ("get", "/ws/simple/enginelog", "latest lines of the engine log (?latest=)", None,
+     _returns({"type": "string"}, _TEXT)),
+    ("get", "/ws/simple/localnode/health", "200 while the node dispatches, else 503", None,
+     _returns({"type": "string"}, _TEXT)),
+    ("get", "/ws/openapi.json", "this document", None, _returns({"type": "object"}, _JSON)),
+    ("get", "/node/status", "node status (IDs, draining, counts)", None, _returns(_ref("NodeStatus"), _JSON)),
+    ("post", "/node/drain", "stop taking new jobs", None, _returns(_ref("NodeStatus"), _JSON, status="202")),
+    ("get", "/metrics", "Prometheus metrics", None, _returns({"type": "string"}, _TEXT)),
+]  # fmt: skip
+
+_QUERY_PARAMS = {
+    "/ws/simple/status": [("id", _ID, True)],
+    "/ws/simple/stdout": [("id", _ID, True)],
+    "/ws/simple/stderr": [("id", _ID, True)],
+    "/ws/simple/file": [("id", _ID, True)],
+    "/ws/simple/enginelog": [("latest", {"type": "integer", "minimum": 0, "maximum": 10000}, False)],
+}
+
+
+def _parameters(path: str) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(name, {"type": "string"})}
+        for name in (part[1:-1] for part in path.split("/") if part.startswith("{"))
+    ]
+    params += [
+        {"name": name, "in": "query", "required": required, "schema": schema}
+        for name, schema, required in _QUERY_PARAMS.get(path, [])
+    ]
+    return params
+
+
+def build_document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, body, responses in OPERATIONS:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "operationId": f"{method}{path.replace('/', '_').replace('{', '').replace('}', '')}",
+            "responses": {**responses, **_ERRORS} if responses else dict(_ERRORS),
+        }
+        parameters = _parameters(path)
+        if parameters:
+            operation["parameters"] = parameters
+        if body is not None:
+            operation["requestBody"] = body
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "JQM standalone node",
+            "version": __version__,
+            "description": "JQM's simple and client web services, and the node's management endpoints. "
+            "Client objects are XML (JAXB style) by default, JSON with Accept: application/json.",
+        },
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+DOCUMENT = build_document()
+_BODY = json.dumps(DOCUMENT, separators=(",", ":")).encode()
+
+
+async def get_document(request: web.Request) -> web.Response:
+    return web.Response(body=_BODY, content_type="application/json")
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/ws/openapi.json", get_document)]
