@@ -52,7 +52,7 @@ def _reconcile(*, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: 
         )
     )
     if error:
-        kopf.warn(body, reason="ApplyFailed", message=error)
+        kopf.event(body, type="Warning", reason="ApplyFailed", message=error)
         raise kopf.TemporaryError(error, delay=BACKOFF)
 
 
@@ -62,7 +62,7 @@ def jqmcluster_create(
 ) -> None:
     """A new cluster: create every child."""
     _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger)
-    kopf.info(body, reason="Created", message=f"{body['spec'].get('replicas')} node(s) requested")
+    kopf.event(body, type="Normal", reason="Created", message=f"{body['spec'].get('replicas')} node(s) requested")
 
 
 @kopf.on.update(*RESOURCE, field="spec", retries=RETRIES, backoff=BACKOFF)
@@ -71,7 +71,9 @@ def jqmcluster_update(
 ) -> None:
     """A spec change (including ``kubectl scale``): roll it out."""
     _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger)
-    kopf.info(body, reason="Updated", message=f"spec generation {body['metadata'].get('generation')} applied")
+    kopf.event(
+        body, type="Normal", reason="Updated", message=f"spec generation {body['metadata'].get('generation')} applied"
+    )
 
 
 @kopf.on.resume(*RESOURCE, retries=RETRIES, backoff=BACKOFF)

@@ -38,7 +38,7 @@ def apply_settings(*, settings: kopf.OperatorSettings, config: OperatorConfig) -
         prefix=c.KOPF_ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.persistence.finalizer = c.FINALIZER
-    settings.posting.level = logging.WARNING
+    settings.posting.level = logging.WARNING  # only kopf's own log lines; kopf.event() is never filtered
     settings.posting.reporting_component = c.MANAGED_BY
     settings.batching.error_delays = (1, 5, 15, 30, 60)
     settings.peering.stealth = True
