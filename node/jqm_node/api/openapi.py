@@ -23,7 +23,7 @@ def _ref(name: str) -> dict[str, str]:
 _STR = {"type": "string", "nullable": True}
 _INT = {"type": "integer", "format": "int64", "nullable": True}
 _DATE = {"type": "integer", "format": "int64", "nullable": True, "description": "epoch milliseconds (XML: xs:dateTime)"}
-_ID = {"type": "integer", "format": "int64", "minimum": 0}
+_ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 * 1_000_000 - 1}  # IDs decode to an IPv4
 _STATE = {"type": "string", "enum": [
     "SUBMITTED", "ATTRIBUTED", "RUNNING", "CRASHED", "ENDED", "KILLED", "HOLDED", "CANCELLED", "SCHEDULED",
 ]}  # fmt: skip
@@ -58,8 +58,9 @@ SCHEMAS: dict[str, Any] = {
         "required": ["applicationName"],
         "description": "XML root element: jobRequestBaseImpl (any name is accepted)",
         "properties": {
-            "applicationName": {"type": "string"}, "sessionID": _STR, "traceId": _STR, "application": _STR,
-            "user": _STR, "module": _STR, "keyword1": _STR, "keyword2": _STR, "keyword3": _STR, "email": _STR,
+            "applicationName": {"type": "string", "minLength": 1}, "sessionID": _STR, "traceId": _STR,
+            "application": _STR, "user": _STR, "module": _STR, "keyword1": _STR, "keyword2": _STR, "keyword3": _STR,
+            "email": _STR,
             "queueName": _STR, "parentJobId": _INT, "scheduleId": {**_INT, "description": "not supported: 400"},
             "startState": {"type": "string", "enum": ["SUBMITTED", "HOLDED"], "nullable": True},
             "priority": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
@@ -95,12 +96,13 @@ SCHEMAS: dict[str, Any] = {
             "sortby": {"type": "array", "items": _ref("SortItem"), "nullable": True},
             "queryLiveInstances": {"type": "boolean", "default": False},
             "queryHistoryInstances": {"type": "boolean", "default": True},
-            "resultSize": _INT,
-            "instances": {"type": "array", "items": _ref("JobInstance"), "nullable": True},
+            "resultSize": {**_INT, "readOnly": True},
+            "instances": {"type": "array", "items": _ref("JobInstance"), "nullable": True, "readOnly": True},
         },
     },
     "Deliverable": {
         "type": "object",
+        "required": ["id"],
         "properties": {"filePath": _STR, "fileFamily": _STR, "id": _ID, "originalName": _STR},
     },
     "JobDef": {
@@ -229,8 +231,8 @@ OPERATIONS: list[Operation] = [
     ("post", "/ws/simple/ji", "enqueue from a form",
      {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
          "type": "object", "required": ["applicationname"],
-         "properties": {k: {"type": "string"} for k in (
-             "applicationname", "module", "mail", "keyword1", "keyword2", "keyword3", "parentid", "user",
+         "properties": {"applicationname": {"type": "string", "minLength": 1}} | {k: {"type": "string"} for k in (
+             "module", "mail", "keyword1", "keyword2", "keyword3", "parentid", "user",
              "sessionid")},
      }}}}, _returns({"type": "integer"}, _TEXT)),
     ("get", "/ws/simple/status", "state of a job (?id=)", None, _returns(_STATE, _TEXT)),

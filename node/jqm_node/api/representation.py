@@ -282,6 +282,8 @@ def parse_body(body: bytes, content_type: str) -> Any:
         except RecursionError:
             raise BadRequestError("malformed JSON body: nested too deeply") from None
     root = parse_xml(body)
+    if len(root) == 0 and not (root.text or "").strip():
+        return {}  # an empty object: <queryBaseImpl/>
     return xml_to_data(_local(root.tag), root)
 
 
