@@ -1,0 +1,127 @@
+package jqmnode.compat;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Properties;
+
+import com.enioka.jqm.client.api.Deliverable;
+import com.enioka.jqm.client.api.JobInstance;
+import com.enioka.jqm.client.api.JqmClient;
+import com.enioka.jqm.client.api.JqmWsClientFactory;
+import com.enioka.jqm.client.api.Queue;
+import com.enioka.jqm.client.api.State;
+
+/**
+ * Drives a jqm-node with the official Jersey client: enqueue, getJob, getJobs, query, messages,
+ * deliverables, stdout, kill, queues. Usage: Scenario NODE_URL (e.g. http://127.0.0.1:1789).
+ * The node must define the job definitions "Echo" (writes stdout and a deliverable) and "Sleep".
+ * Exits 0 when every step succeeded, 1 (with the failed step on stderr) otherwise.
+ */
+public final class Scenario
+{
+    private Scenario()
+    {}
+
+    private static void check(boolean condition, String what)
+    {
+        if (!condition)
+        {
+            throw new IllegalStateException("check failed: " + what);
+        }
+    }
+
+    private static JobInstance waitFor(JqmClient client, long id, State... states) throws InterruptedException
+    {
+        for (int i = 0; i < 1000; i++) // bounded: 1000 x 20 ms
+        {
+            JobInstance job = client.getJob(id);
+            for (State s : states)
+            {
+                if (job.getState() == s)
+                {
+                    return job;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("job " + id + " never reached " + List.of(states));
+    }
+
+    public static void main(String[] args) throws Exception
+    {
+        if (args.length != 1)
+        {
+            System.err.println("usage: Scenario NODE_URL");
+            System.exit(2);
+        }
+        Properties p = new Properties();
+        p.setProperty("com.enioka.jqm.ws.url", args[0] + "/ws/client");
+        JqmWsClientFactory.setProperties(p);
+        JqmClient client = JqmWsClientFactory.getClient();
+        try
+        {
+            // enqueue (JobRequest posted as XML, JobInstance read as XML)
+            long id = client.newJobRequest("Echo", "javauser").addParameter("color", "blue").setKeyword1("kw1").enqueue();
+            check(id > 0, "enqueue returns an ID");
+
+            // getJob
+            JobInstance job = waitFor(client, id, State.ENDED, State.CRASHED);
+            check(job.getState() == State.ENDED, "job ended: " + job.getState());
+            check("Echo".equals(job.getApplicationName()), "applicationName");
+            check("javauser".equals(job.getUser()), "user");
+            check("kw1".equals(job.getKeyword1()), "keyword1");
+            check("blue".equals(job.getParameters().get("color")), "parameters map: " + job.getParameters());
+            check(job.getEnqueueDate() != null && job.getEndDate() != null, "dates");
+            check(job.getQueue() != null && job.getQueue().getName() != null, "queue");
+
+            // getJobs
+            check(client.getJobs().stream().anyMatch(j -> j.getId() == id), "getJobs lists the job");
+
+            // query
+            List<JobInstance> found = client.newQuery().setApplicationName("Echo").setUser("javauser").invoke();
+            check(found.stream().anyMatch(j -> j.getId() == id), "query finds the job");
+
+            // messages
+            check(client.getJobMessages(id) != null, "messages");
+
+            // deliverables
+            List<Deliverable> files = client.getJobDeliverables(id);
+            check(files.size() == 1, "one deliverable: " + files.size());
+            try (InputStream content = client.getDeliverableContent(files.get(0).getId()))
+            {
+                check(new String(content.readAllBytes(), StandardCharsets.UTF_8).startsWith("data"), "deliverable content");
+            }
+
+            // stdout
+            try (InputStream out = client.getJobLogStdOut(id))
+            {
+                check(new String(out.readAllBytes(), StandardCharsets.UTF_8).contains("out " + id), "stdout");
+            }
+
+            // kill
+            long sleeper = client.enqueue("Sleep", "javauser");
+            waitFor(client, sleeper, State.RUNNING);
+            client.killJob(sleeper);
+            JobInstance killed = waitFor(client, sleeper, State.KILLED, State.CRASHED);
+            check(killed.getMessages().stream().anyMatch(m -> m.contains("Kill")), "kill message: " + killed.getMessages());
+
+            // queues
+            List<Queue> queues = client.getQueues();
+            check(!queues.isEmpty() && queues.stream().anyMatch(q -> "DEFAULT".equals(q.getName())), "queues");
+
+            System.out.println("java client scenario: OK");
+        }
+        catch (Exception e)
+        {
+            System.err.println("java client scenario FAILED: " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
+        finally
+        {
+            client.dispose();
+        }
+        System.exit(0);
+    }
+}
