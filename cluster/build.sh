@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local cluster's binaries once, from the Go module proxy, cached by version:
-#   $CACHE/k8s-<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler}
+#   $CACHE/k8s-<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
 #   $CACHE/etcd-<v>/bin/etcd
 #   $CACHE/helm-<v>/bin/helm
 # Each is built from a small wrapper module under $CACHE/<name>-<v>/src; existing binaries are kept.
@@ -35,7 +35,7 @@ wrapper() {
 
 build_k8s() {
   local dir=$CACHE/k8s-$K8S_VERSION minor=${K8S_VERSION#v1.}
-  local bins=(kube-apiserver kube-controller-manager kube-scheduler)
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
   if have "$dir/bin" "${bins[@]}"; then log "kubernetes $K8S_VERSION cached"; return; fi
   log "kubernetes $K8S_VERSION: resolving modules"
   local gomod staging

@@ -1,4 +1,4 @@
-"""Command line: python -m jqm_localcluster {up,down,status,env,kubelet,lb}."""
+"""Command line: python -m jqm_localcluster {up,down,status,kubelet,services}."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop everything (idempotent)")
     sub.add_parser("status", help="what is running")
     sub.add_parser("kubelet", help="run the process kubelet in the foreground")
-    sub.add_parser("lb", help="run the load-balancer controller in the foreground")
+    sub.add_parser("services", help="run the load balancers and cluster DNS in the foreground")
     args = parser.parse_args(argv)
     state = args.state or layout.StateDir.default()
     return cluster.run_command(args.command, state)

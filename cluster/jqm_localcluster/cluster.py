@@ -7,10 +7,10 @@ import os
 import sys
 import time
 
-from jqm_localcluster import controlplane, layout, lb, procs
+from jqm_localcluster import controlplane, layout, procs, services
 from jqm_localcluster.kubelet import agent, network
 
-AGENTS = ("kubelet", "lb")
+AGENTS = ("kubelet", "services")
 
 
 def _agent(name: str, state: layout.StateDir) -> procs.Daemon:
@@ -84,6 +84,6 @@ def run_command(command: str, state: layout.StateDir) -> int:
             print(f"{name:24} {pid or 'stopped'}")
     elif command == "kubelet":
         asyncio.run(agent.main(state))
-    elif command == "lb":
-        asyncio.run(lb.main(state))
+    elif command == "services":
+        asyncio.run(services.main(state))
     return 0

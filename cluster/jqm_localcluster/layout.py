@@ -14,6 +14,7 @@ NODE_NAME = "jqm-local"
 BRIDGE = "jqmbr0"
 POD_CIDR = "10.244.0.0/24"
 BRIDGE_IP = "10.244.0.1"
+CLUSTER_DOMAIN = "cluster.local"
 SERVICE_CIDR = "10.96.0.0/16"
 FIRST_SERVICE_IP = "10.96.0.1"
 LB_BASE_IP = "127.0.0.100"
@@ -42,6 +43,7 @@ class Binaries:
     kube_apiserver: Path
     kube_controller_manager: Path
     kube_scheduler: Path
+    kubectl: Path
     helm: Path
 
     @classmethod
@@ -54,6 +56,7 @@ class Binaries:
             kube_apiserver=k8s / "kube-apiserver",
             kube_controller_manager=k8s / "kube-controller-manager",
             kube_scheduler=k8s / "kube-scheduler",
+            kubectl=k8s / "kubectl",
             helm=root / f"helm-{v['HELM_VERSION']}" / "bin" / "helm",
         )
 

@@ -5,21 +5,18 @@ and the address published in status.loadBalancer.ingress, as MetalLB or a cloud 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
-import itertools
 import logging
-import signal
 from dataclasses import dataclass, field
 from typing import Any
 
-from jqm_localcluster import controlplane, layout, relay
+from jqm_localcluster import layout, relay
 from jqm_localcluster.api import Api, ApiError
+from jqm_localcluster.catalog import Catalog
 
 log = logging.getLogger("lb")
 Obj = dict[str, Any]
 MAX_BALANCERS = 100
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 def ready_backends(slices: list[Obj], port_name: str | None) -> list[relay.Backend]:
@@ -76,41 +73,18 @@ class Balancer:
         self.listeners.clear()
 
 
-class Controller:
-    def __init__(self, api: Api) -> None:
+class LoadBalancers:
+    """Keeps one Balancer per LoadBalancer Service of the catalog (no loadBalancerClass: they are ours)."""
+
+    def __init__(self, api: Api, catalog: Catalog) -> None:
         self.api = api
-        self.services: dict[str, Obj] = {}  # "ns/name" -> Service
-        self.slices: dict[str, Obj] = {}  # uid -> EndpointSlice
+        self.catalog = catalog
         self.balancers: dict[str, Balancer] = {}  # "ns/name" -> Balancer
-        self.changed = asyncio.Event()
-
-    @staticmethod
-    def _key(obj: Obj) -> str:
-        return f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
-
-    async def watch(self, path: str, store: dict[str, Obj], key: Any) -> None:
-        async for kind, obj in self.api.watch(path):
-            if kind == "SYNC":
-                store.clear()
-                store.update({key(o): o for o in obj["items"]})
-            elif kind == "DELETED":
-                store.pop(key(obj), None)
-            else:
-                store[key(obj)] = obj
-            self.changed.set()
-
-    def _slices_of(self, key: str) -> list[Obj]:
-        ns, name = key.split("/", 1)
-        return [
-            s
-            for s in self.slices.values()
-            if s["metadata"]["namespace"] == ns and s["metadata"].get("labels", {}).get(SERVICE_NAME_LABEL) == name
-        ]
 
     async def reconcile(self) -> None:
         wanted = {
             k: s
-            for k, s in self.services.items()
+            for k, s in self.catalog.services.items()
             if s.get("spec", {}).get("type") == "LoadBalancer" and not s["spec"].get("loadBalancerClass")
         }
         for key in set(self.balancers) - set(wanted):
@@ -131,7 +105,7 @@ class Controller:
         ports = {p["port"]: p for p in svc["spec"].get("ports", []) if p.get("protocol", "TCP") == "TCP"}
         for port in set(balancer.listeners) - set(ports):
             balancer.listeners.pop(port)[0].close()
-        slices = self._slices_of(key)
+        slices = self.catalog.slices_of(key)
         for port, spec in ports.items():
             if port not in balancer.listeners:
                 rr = RoundRobin()
@@ -147,42 +121,10 @@ class Controller:
         if current != [{"ip": balancer.ip, "ipMode": "VIP"}] and current != [{"ip": balancer.ip}]:
             ns, name = key.split("/", 1)
             status = {"loadBalancer": {"ingress": [{"ip": balancer.ip, "ipMode": "VIP"}]}}
-            svc["status"] = (
-                await self.api.merge_patch(f"/api/v1/namespaces/{ns}/services/{name}/status", {"status": status})
-            )["status"]
+            path = f"/api/v1/namespaces/{ns}/services/{name}/status"
+            svc["status"] = (await self.api.merge_patch(path, {"status": status}))["status"]
 
-    async def run(self) -> None:
-        watches = [
-            asyncio.create_task(self.watch("/api/v1/services", self.services, self._key)),
-            asyncio.create_task(
-                self.watch("/apis/discovery.k8s.io/v1/endpointslices", self.slices, lambda o: o["metadata"]["uid"])
-            ),
-        ]
-        try:
-            for _ in itertools.count():
-                await self.changed.wait()
-                self.changed.clear()
-                await self.reconcile()
-        finally:
-            for w in watches:
-                w.cancel()
-            for b in self.balancers.values():
-                b.close()
-
-
-async def main(state: layout.StateDir) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    ports = controlplane.load_ports(state)
-    if ports is None:
-        raise SystemExit("no control plane ports recorded: start the control plane first")
-    api = Api(ports.server, state.pki, "admin")
-    controller = asyncio.create_task(Controller(api).run())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    controller.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await controller
-    await api.close()
+    def close(self) -> None:
+        for b in self.balancers.values():
+            b.close()
+        self.balancers.clear()

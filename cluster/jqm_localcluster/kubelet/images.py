@@ -1,8 +1,10 @@
-"""Which local command an image stands for: the one table of image → entrypoint/cmd."""
+"""Which local command an image stands for: the one table of image → Dockerfile (or fallback config)."""
 
 from __future__ import annotations
 
 import json
+import posixpath
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,14 +12,18 @@ from pathlib import Path
 from jqm_localcluster import layout
 
 VENV_BIN = layout.REPO_ROOT / ".venv" / "bin"
+# PID-1 helpers of images: here a container's orphans are reaped by the host and killed with its cgroup.
+INIT_WRAPPERS = frozenset({"tini", "dumb-init"})
 
 
 @dataclass(frozen=True)
 class ImageConfig:
-    """What a container image declares: ENTRYPOINT and CMD (Docker semantics)."""
+    """What a container image declares: ENTRYPOINT, CMD (Docker semantics), ENV and WORKDIR."""
 
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    workdir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,7 @@ RULES = (
     ImageRule("jqm-node", ImageConfig(entrypoint=("jqm-node",)), layout.REPO_ROOT / "node" / "Dockerfile"),
     ImageRule(
         "jqm-operator",
-        ImageConfig(entrypoint=("kopf", "run", "--all-namespaces", "-m", "jqm_operator.main")),
+        ImageConfig(entrypoint=("python", "-m", "jqm_operator")),
         layout.REPO_ROOT / "operator" / "Dockerfile",
     ),
     # Plain shell images, for tests and debugging pods: the host's own tools.
@@ -55,22 +61,36 @@ def _instruction_args(rest: str) -> tuple[str, ...]:
     return ("/bin/sh", "-c", rest)
 
 
+def _env_pairs(rest: str) -> list[tuple[str, str]]:
+    """ENV k=v k2="v 2" (or the legacy ENV k v)."""
+    words = shlex.split(rest)
+    if words and "=" not in words[0]:
+        return [(words[0], " ".join(words[1:]))]
+    return [tuple(w.split("=", 1)) for w in words]  # type: ignore[misc]
+
+
 def parse_dockerfile(text: str) -> ImageConfig:
-    """ENTRYPOINT and CMD of the last stage (continuation lines joined); a new ENTRYPOINT resets CMD."""
+    """The final stage's ENTRYPOINT, CMD, ENV and WORKDIR (a new ENTRYPOINT resets CMD, as Docker does)."""
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    workdir: str | None = None
     for line in text.replace("\\\n", " ").splitlines():
         words = line.strip().split(None, 1)
         if not words or words[0].startswith("#"):
             continue
         keyword, rest = words[0].upper(), words[1] if len(words) > 1 else ""
         if keyword == "FROM":
-            entrypoint, cmd = (), ()
+            entrypoint, cmd, env, workdir = (), (), {}, None
         elif keyword == "ENTRYPOINT":
             entrypoint, cmd = _instruction_args(rest), ()
         elif keyword == "CMD":
             cmd = _instruction_args(rest)
-    return ImageConfig(entrypoint, cmd)
+        elif keyword == "ENV":
+            env.update(_env_pairs(rest))
+        elif keyword == "WORKDIR":
+            workdir = posixpath.join(workdir or "/", rest.strip())
+    return ImageConfig(entrypoint, cmd, tuple(env.items()), workdir)
 
 
 def image_config(image: str, rules: tuple[ImageRule, ...] = RULES) -> ImageConfig:
@@ -92,7 +112,10 @@ def container_argv(command: list[str] | None, args: list[str] | None, cfg: Image
 
 
 def localize(argv: list[str], venv_bin: Path = VENV_BIN) -> list[str]:
-    """Map the executable to this machine: the project's venv first (by base name), else PATH."""
+    """Map the command to this machine: init wrappers dropped, then the executable from the project's
+    venv (by base name), else as an existing absolute path, else from PATH."""
+    if argv and Path(argv[0]).name in INIT_WRAPPERS:
+        argv = argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
     if not argv:
         raise UnknownImage("no command: the image declares none and the container gives none")
     name = Path(argv[0]).name

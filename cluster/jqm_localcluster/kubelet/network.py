@@ -14,8 +14,7 @@ from jqm_localcluster import layout
 NETNS_PREFIX = "jqm-"
 NETNS_DIR = Path("/run/netns")
 ETC_NETNS = Path("/etc/netns")  # `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/*
-# No cluster DNS: the pod's own loopback answers "refused" at once; names come from /etc/hosts.
-RESOLV_CONF = "# jqm-localcluster: no cluster DNS\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+
 PREFIX_LEN = ipaddress.ip_network(layout.POD_CIDR).prefixlen
 
 
@@ -82,20 +81,22 @@ async def _aip(*args: str) -> None:
         raise RuntimeError(f"ip {' '.join(args)}: {err.decode().strip()}")
 
 
-def etc_files(ip: str, hostname: str) -> dict[str, str]:
-    """The pod's /etc/hosts and /etc/resolv.conf."""
+def etc_files(ip: str, hostname: str, namespace: str) -> dict[str, str]:
+    """The pod's /etc/hosts, and /etc/resolv.conf pointing at the cluster DNS on the bridge address."""
     hosts = f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{ip}\t{hostname}\n"
-    return {"hosts": hosts, "resolv.conf": RESOLV_CONF}
+    search = f"{namespace}.svc.{layout.CLUSTER_DOMAIN} svc.{layout.CLUSTER_DOMAIN} {layout.CLUSTER_DOMAIN}"
+    resolv = f"nameserver {layout.BRIDGE_IP}\nsearch {search}\noptions ndots:5 timeout:1 attempts:2\n"
+    return {"hosts": hosts, "resolv.conf": resolv}
 
 
-async def setup_pod(ns: str, ip: str, hostname: str) -> None:
+async def setup_pod(ns: str, ip: str, hostname: str, namespace: str) -> None:
     """Namespace `ns` with lo and eth0=ip/24, its host end on the bridge. No default route: a pod reaches
     the pod network only (the host at the bridge address, other pods); anything else fails at once."""
     host_if = "vjqm" + ip.rsplit(".", 1)[1]
     await teardown_pod(ns)
     etc = ETC_NETNS / ns
     etc.mkdir(parents=True, exist_ok=True)
-    for name, content in etc_files(ip, hostname).items():
+    for name, content in etc_files(ip, hostname, namespace).items():
         (etc / name).write_text(content)
     await _aip("netns", "add", ns)
     await _aip("link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns)

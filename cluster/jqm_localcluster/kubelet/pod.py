@@ -159,7 +159,7 @@ class PodWorker:
     async def _prepare(self) -> None:
         if self.ip is None:
             self.ip = self.ctx.ipam.allocate()
-            await network.setup_pod(self.netns, self.ip, self.name[:63])
+            await network.setup_pod(self.netns, self.ip, self.name[:63], self.namespace)
         self.network_ready = True
         self.changed.set()
         await self._write_volumes(force_tokens=True)
@@ -240,6 +240,7 @@ class PodWorker:
             "PATH": PATH,
             "HOSTNAME": self.name,
             "HOME": "/root",
+            **dict(cfg.env),
             **service_env(self.ctx.api_host, self.ctx.api_port),
         }
         env = container_env(self._pod_view(), container, base, self.lookups, self.ctx.allocatable)
@@ -253,9 +254,12 @@ class PodWorker:
         tmp.mkdir(parents=True, exist_ok=True)
         tmp.chmod(0o1777)
         mounts = volumes.container_mounts(container, vol_dirs, tmp)
+        work = self._work_dir(container["name"])
+        work.mkdir(parents=True, exist_ok=True)
+        cwd, work_mount = volumes.working_dir(container.get("workingDir") or cfg.workdir, work, mounts)
+        if work_mount is not None:
+            mounts = volumes.ordered([*mounts, work_mount])
         self._create_mount_points(mounts)
-        cwd = container.get("workingDir") or str(self._work_dir(container["name"]))
-        Path(cwd).mkdir(parents=True, exist_ok=True)
         return ProcessSpec(argv=argv, env=env, cwd=cwd, hostname=self.name[:63], mounts=mounts)
 
     def _work_dir(self, name: str) -> Path:

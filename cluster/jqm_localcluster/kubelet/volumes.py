@@ -162,8 +162,13 @@ def _read_tree(root: Path) -> Files:
     }
 
 
+def ordered(mounts: list[Mount]) -> list[Mount]:
+    """Parents before children, so a mount inside another lands in it."""
+    return sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts))
+
+
 def container_mounts(container: Obj, volume_dirs: Mapping[str, Path], tmp_dir: Path) -> list[Mount]:
-    """Bind mounts of one container, parents before children: a private /tmp, then its volumeMounts."""
+    """Bind mounts of one container: a private /tmp, then its volumeMounts."""
     mounts = [Mount(str(tmp_dir), "/tmp")]
     for vm in container.get("volumeMounts", []):
         source = volume_dirs[vm["name"]]
@@ -171,4 +176,14 @@ def container_mounts(container: Obj, volume_dirs: Mapping[str, Path], tmp_dir: P
             # Like the kubelet: a subPath is the file/dir as it is now (not updated later).
             source = (source / vm["subPath"]).resolve()
         mounts.append(Mount(str(source), vm["mountPath"], bool(vm.get("readOnly"))))
-    return sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts))
+    return ordered(mounts)
+
+
+def working_dir(wanted: str | None, private: Path, mounts: list[Mount]) -> tuple[str, Mount | None]:
+    """The container's working directory (its workingDir, else the image's WORKDIR, else `private`),
+    and the mount that puts the private directory there unless a volume already provides it."""
+    if wanted is None:
+        return str(private), None
+    if any(PurePosixPath(wanted).is_relative_to(m.target) for m in mounts):
+        return wanted, None
+    return wanted, Mount(str(private), wanted)
