@@ -61,16 +61,23 @@ def _process(command: list[str], health_url: str, env: dict[str, str] | None = N
 
 
 @contextlib.contextmanager
-def jqm_node(workdir: Path, config: dict[str, object]) -> Iterator[tuple[str, int]]:
+def jqm_node(
+    workdir: Path,
+    config: dict[str, object],
+    *,
+    ip: str = HOST,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
     """Yields (base URL, pid) of a node started with ``config``."""
-    port = free_port()
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    url = f"http://{HOST}:{port}"
-    command = [sys.executable, "-m", "jqm_node", "--ip", HOST, "--listen", f"{HOST}:{port}"]
+    url = f"http://{ip}:{port}"
+    command = [sys.executable, "-m", "jqm_node", "--ip", ip, "--listen", f"{ip}:{port}"]
     command += ["--config", str(config_path), "--workdir", str(workdir / "work")]
-    env = {"JQM_LOG_LEVEL": "WARNING", "JQM_SHUTDOWN_GRACE": "5"}
+    env = {"JQM_LOG_LEVEL": "WARNING", "JQM_SHUTDOWN_GRACE": "5", **(env or {})}
     with _process(command, f"{url}/ws/simple/localnode/health", env) as pid:
         yield url, pid
 

@@ -8,6 +8,8 @@ block runs out, which is why the allocator refuses to wrap and reports what is l
 import ipaddress
 
 BLOCK_SIZE = 1_000_000
+ID_CEILING = 2**32 * BLOCK_SIZE
+"""IDs at or above this decode to no IPv4 address: no node can own them."""
 
 
 def ip_to_uint32(ip: str) -> int:

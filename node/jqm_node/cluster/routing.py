@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from jqm_node.ids import ID_CEILING
+
 _PATH_PARAMETERS = ("id", "jobId")
 _QUERY_ID_PATHS = frozenset({"/ws/simple/status", "/ws/simple/stdout", "/ws/simple/stderr", "/ws/simple/file"})
 
 
 def object_id_of(request: web.Request) -> int | None:
     """The ID a request is about, or None (not job-scoped, or not a valid ID: the handler says why)."""
+    if request.match_info.http_exception is not None:
+        return None  # no such route or method: answered locally with 404/405
     if request.path in _QUERY_ID_PATHS:
         raw = request.query.get("id")
     else:
@@ -22,4 +26,5 @@ def object_id_of(request: web.Request) -> int | None:
         raw = next((info[name] for name in _PATH_PARAMETERS if name in info), None)
     if raw is None or not raw.isdigit():
         return None
-    return int(raw)
+    value = int(raw)
+    return value if value < ID_CEILING else None

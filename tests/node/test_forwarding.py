@@ -1,0 +1,187 @@
+"""Three real nodes on 127.0.0.2-4: every job-scoped call works through a node that does not own the job."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jqm_node.ids import id_base
+from tests.node.conftest import RunningNode, StartNode, shell_job
+
+pytestmark = pytest.mark.integration
+
+JSON = {"Accept": "application/json"}
+PORT = 1789
+IPS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+
+
+def cluster_config(gate: Path) -> dict[str, object]:
+    wait = f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    return {
+        "queues": [{"name": "main", "maxThreads": 1}],
+        "jobDefinitions": [
+            shell_job("Wait", wait),
+            shell_job("Echo", 'echo out; echo err >&2; echo file > "$JQM_JI_DELIVERY_DIR/report.txt"'),
+            shell_job("Fail", "exit 4"),
+        ],
+    }
+
+
+@pytest.fixture
+def three_nodes(start_node: StartNode, tmp_path: Path) -> Iterator[tuple[RunningNode, RunningNode, RunningNode]]:
+    env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": ",".join(IPS), "JQM_FORWARD_TIMEOUT": "2"}
+    config = cluster_config(tmp_path / "gate")
+    nodes = tuple(start_node(ip=ip, port=PORT, env=env, config=config) for ip in IPS)
+    yield nodes  # type: ignore[misc]
+    (tmp_path / "gate").touch()
+
+
+def same_answer(owner: RunningNode, other: RunningNode, method: str, path: str, **kw: object) -> tuple[int, bytes]:
+    """The call through ``other`` answers exactly what the owner answers."""
+    direct = owner.request(method, path, **kw)  # type: ignore[arg-type]
+    forwarded = other.request(method, path, **kw)  # type: ignore[arg-type]
+    assert forwarded[0] == direct[0], (forwarded, direct)
+    assert forwarded[2] == direct[2]
+    assert forwarded[1].get("Content-Type") == direct[1].get("Content-Type")
+    return forwarded[0], forwarded[2]
+
+
+def test_reads_through_a_non_owner(three_nodes: tuple[RunningNode, ...]) -> None:
+    owner, other, third = three_nodes
+    job_id = owner.enqueue("Echo")
+    owner.wait_state(job_id, "ENDED")
+    for path in (f"/ws/client/ji/{job_id}", f"/ws/client/ji/{job_id}/messages", f"/ws/client/ji/{job_id}/files"):
+        same_answer(owner, other, "GET", path)
+        same_answer(owner, third, "GET", path, headers=JSON)
+    assert same_answer(owner, other, "GET", f"/ws/client/ji/{job_id}/stdout")[1] == b"out\n"
+    assert same_answer(owner, other, "GET", f"/ws/client/ji/{job_id}/stderr")[1] == b"err\n"
+    assert same_answer(owner, other, "GET", f"/ws/simple/status?id={job_id}")[1] == b"ENDED"
+    assert same_answer(owner, other, "GET", f"/ws/simple/stdout?id={job_id}")[1] == b"out\n"
+    assert same_answer(owner, other, "GET", f"/ws/simple/stderr?id={job_id}")[1] == b"err\n"
+    files = json.loads(other.request("GET", f"/ws/client/ji/{job_id}/files", headers=JSON)[2])
+    deliverable_id = files[0]["id"]
+    assert deliverable_id == id_base(owner.ip) + 1
+    assert same_answer(owner, third, "GET", f"/ws/client/ji/files/{deliverable_id}")[1] == b"file\n"
+    assert same_answer(owner, third, "GET", f"/ws/simple/file?id={deliverable_id}")[1] == b"file\n"
+
+
+def test_instructions_through_a_non_owner(three_nodes: tuple[RunningNode, ...], tmp_path: Path) -> None:
+    owner, other, _ = three_nodes
+    running = owner.enqueue("Wait")
+    owner.wait_state(running, "RUNNING")
+    waiting = [owner.enqueue("Wait") for _ in range(4)]
+
+    assert other.request("POST", f"/ws/client/ji/paused/{waiting[0]}")[0] == 204
+    assert owner.state(waiting[0]) == "HOLDED"
+    assert other.request("DELETE", f"/ws/client/ji/paused/{waiting[0]}")[0] == 204
+    assert owner.state(waiting[0]) == "SUBMITTED"
+    assert other.request("POST", f"/ws/client/ji/{waiting[2]}/priority/5")[0] == 204
+    assert other.request("POST", f"/ws/client/ji/{waiting[1]}/position/1")[0] == 204
+    order = json.loads(owner.request("GET", f"/ws/client/ji/{waiting[1]}", headers=JSON)[2])
+    assert order["priority"] == 0 and order["position"] == 2  # priority 5 goes first
+    future_ms = int((time.time() + 3600) * 1000)
+    assert other.request("POST", f"/ws/client/ji/{waiting[3]}/delay/{future_ms}")[0] == 204
+    assert owner.state(waiting[3]) == "SCHEDULED"
+    assert other.request("POST", f"/ws/client/ji/cancelled/{waiting[3]}")[0] == 204
+    assert owner.state(waiting[3]) == "CANCELLED"
+    assert other.request("DELETE", f"/ws/client/ji/waiting/{waiting[0]}")[0] == 204
+    assert owner.request("GET", f"/ws/client/ji/{waiting[0]}")[0] == 404
+
+    assert other.request("POST", f"/ws/client/ji/running/paused/{running}")[0] == 204
+    assert other.request("DELETE", f"/ws/client/ji/running/paused/{running}")[0] == 204
+    assert other.request("POST", f"/ws/client/ji/killed/{running}")[0] == 204
+    assert owner.wait_state(running, "KILLED") == "KILLED"
+    (tmp_path / "gate").touch()
+
+
+def test_history_restart_and_input_files(three_nodes: tuple[RunningNode, ...]) -> None:
+    owner, other, _ = three_nodes
+    failed = owner.enqueue("Fail")
+    owner.wait_state(failed, "CRASHED")
+    status, _, body = other.request("DELETE", f"/ws/client/ji/crashed/{failed}", headers=JSON)
+    assert status == 200, body
+    restarted = json.loads(body)["id"]
+    assert id_base(owner.ip) < restarted < id_base(owner.ip) + 1_000_000
+    status, _, body = other.request("POST", f"/ws/client/ji/{restarted}", headers=JSON)
+    assert status == 200, body
+    again = json.loads(body)  # upstream answers the new ID alone
+    assert again // 1_000_000 == id_base(owner.ip) // 1_000_000  # created on the owner, from its history
+    owner.enqueue("Wait")  # takes the only slot
+    waiting = owner.enqueue("Wait")
+    status, _, body = other.request(
+        "POST", f"/ws/client/ji/{waiting}/files/input.csv", data=b"a,b\n", headers={"Content-Type": "text/plain"}
+    )
+    assert status in (200, 204), body
+
+
+class CountingListener:
+    """A TCP listener that counts connections and never answers (a slow or hostile peer)."""
+
+    def __init__(self, ip: str, port: int = PORT) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((ip, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for connection in self.accepted:
+            connection.close()
+        self.sock.close()
+
+
+def test_owner_outside_peer_networks_is_never_contacted(start_node: StartNode) -> None:
+    listener = CountingListener("127.0.0.9")
+    try:
+        node = start_node(ip="127.0.0.2", port=PORT, env={"JQM_PEER_CIDRS": "127.0.0.0/29"})
+        foreign = id_base("127.0.0.9") + 1
+        for method, path in (("GET", f"/ws/client/ji/{foreign}"), ("GET", f"/ws/simple/status?id={foreign}")):
+            status, _, body = node.request(method, path)
+            assert status == 404 and b"not a known peer" in body
+        without_networks = start_node(ip="127.0.0.3", port=PORT)
+        assert without_networks.request("GET", f"/ws/client/ji/{foreign}")[0] == 404
+        assert listener.accepted == []
+    finally:
+        listener.close()
+
+
+def test_dead_owner_gives_502_and_slow_owner_504(start_node: StartNode) -> None:
+    node = start_node(ip="127.0.0.2", port=PORT, env={"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_FORWARD_TIMEOUT": "1"})
+    dead = id_base("127.0.0.7") + 1  # nothing listens there
+    status, _, body = node.request("GET", f"/ws/client/ji/{dead}")
+    assert status == 502 and b"127.0.0.7" in body
+    listener = CountingListener("127.0.0.8")
+    try:
+        status, _, body = node.request("GET", f"/ws/client/ji/{id_base('127.0.0.8') + 1}", headers=JSON)
+        assert status == 504 and "127.0.0.8" in json.loads(body)["userReadableMessage"]
+        assert len(listener.accepted) == 1
+    finally:
+        listener.close()
+
+
+def test_forwarded_requests_are_never_forwarded_again(three_nodes: tuple[RunningNode, ...]) -> None:
+    owner, other, _ = three_nodes
+    job_id = owner.enqueue("Echo")
+    marker = {"X-Jqm-Forwarded-By": owner.ip}
+    assert other.request("GET", f"/ws/client/ji/{job_id}", headers=marker)[0] == 404
+    assert owner.request("GET", f"/ws/client/ji/{job_id}", headers=marker)[0] == 200
