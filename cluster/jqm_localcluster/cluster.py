@@ -1,16 +1,24 @@
-"""The whole local cluster: control plane, process kubelet and load balancer, up and down."""
+"""The whole local cluster: control plane, process kubelet and services daemon, up and down.
+
+One local cluster per machine: the bridge, the pod addresses and the load-balancer addresses are
+machine-wide, so `up` refuses while a cluster of another state directory runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from jqm_localcluster import controlplane, layout, procs, services
 from jqm_localcluster.kubelet import agent, network
 
 AGENTS = ("kubelet", "services")
+OWNER_FILE = Path("/run/jqm-localcluster.owner")  # the state directory of the running cluster
 
 
 def _agent(name: str, state: layout.StateDir) -> procs.Daemon:
@@ -25,6 +33,7 @@ def up(state: layout.StateDir, timeout: float = 120.0) -> controlplane.Ports:
         raise FileNotFoundError(f"not built yet: {', '.join(map(str, missing))} (run cluster/build.sh)")
     if os.geteuid() != 0:
         raise PermissionError("the process kubelet needs root (network namespaces, bind mounts)")
+    _claim(state)
     state.ensure()
     network.ensure_bridge()
     ports = controlplane.up(state, bins, timeout)
@@ -33,9 +42,35 @@ def up(state: layout.StateDir, timeout: float = 120.0) -> controlplane.Ports:
         daemon = _agent(name, state)
         if daemon.pid() is None:
             argv = [sys.executable, "-m", "jqm_localcluster", "--state", str(state.root), name]
-            daemon.start(argv, env=env, cgroup=procs.cgroup_dir(name))
+            daemon.start(argv, env=env, cgroup=procs.cgroup_dir(state.cgroup, name))
     _wait_node_ready(state, ports, timeout)
     return ports
+
+
+def running(state: layout.StateDir) -> bool:
+    """Every process of the cluster is up."""
+    return all(pid is not None for pid in status(state).values())
+
+
+def _claim(state: layout.StateDir) -> None:
+    with contextlib.suppress(OSError):
+        owner = layout.StateDir(Path(OWNER_FILE.read_text().strip()))
+        if owner.root != state.root and any(pid is not None for pid in status(owner).values()):
+            raise RuntimeError(f"a local cluster from {owner.root} is running: stop it first (make cluster-down)")
+    OWNER_FILE.write_text(f"{state.root}\n")
+
+
+@contextlib.contextmanager
+def session(state: layout.StateDir) -> Iterator[Path]:
+    """The cluster for the length of a block (tests): started if needed, stopped after only if it was
+    not running before. Yields the admin kubeconfig."""
+    was_running = running(state)
+    up(state)
+    try:
+        yield state.admin_kubeconfig
+    finally:
+        if not was_running:
+            down(state)
 
 
 def node_ready(state: layout.StateDir, ports: controlplane.Ports) -> bool:
@@ -61,8 +96,15 @@ def down(state: layout.StateDir) -> None:
     for name in reversed(AGENTS):
         _agent(name, state).stop(timeout=60.0)
     controlplane.down(state)
-    procs.kill_cgroup(procs.cgroup_dir())
-    network.teardown_all()
+    group = procs.cgroup_dir(state.cgroup)
+    procs.kill_cgroup(group)
+    if group is not None:
+        with contextlib.suppress(OSError):
+            group.parent.rmdir()  # jqm-localcluster/, once no cluster uses it
+    owner = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else None
+    if owner in (None, str(state.root)):  # the pod network belongs to the running cluster
+        network.teardown_all()
+        OWNER_FILE.unlink(missing_ok=True)
 
 
 def status(state: layout.StateDir) -> dict[str, int | None]:

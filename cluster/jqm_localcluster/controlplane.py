@@ -210,7 +210,7 @@ def up(state: layout.StateDir, bins: layout.Binaries, timeout: float = 120.0) ->
         "kube-controller-manager": (f"https://127.0.0.1:{ports.controller_manager}/healthz", _insecure()),
         "kube-scheduler": (f"https://127.0.0.1:{ports.scheduler}/healthz", _insecure()),
     }
-    cgroup = procs.cgroup_dir("control-plane")
+    cgroup = procs.cgroup_dir(state.cgroup, "control-plane")
     for name, daemon in daemons(state).items():
         if daemon.pid() is None:
             daemon.start(argv(name, bins, state, ports), cgroup=cgroup)
@@ -231,4 +231,4 @@ def down(state: layout.StateDir) -> None:
     """Stop the components in reverse order, then kill whatever is left in their cgroup."""
     for daemon in reversed(daemons(state).values()):
         daemon.stop()
-    procs.kill_cgroup(procs.cgroup_dir("control-plane"))
+    procs.kill_cgroup(procs.cgroup_dir(state.cgroup, "control-plane"))

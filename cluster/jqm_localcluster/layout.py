@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,11 @@ class StateDir:
     @classmethod
     def default(cls) -> StateDir:
         return cls(Path(os.environ.get("JQM_CLUSTER_STATE", REPO_ROOT / ".state" / "cluster")))
+
+    @property
+    def cgroup(self) -> str:
+        """This cluster's cgroup group name (under jqm-localcluster/): every process it starts is in it."""
+        return "c" + hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:10]
 
     @property
     def pki(self) -> Path:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-CGROUP_NAME = "jqm-localcluster"
+CGROUP_PARENT = "jqm-localcluster"
 
 
 def cgroup2_root() -> Path | None:
@@ -23,12 +23,12 @@ def cgroup2_root() -> Path | None:
     return None
 
 
-def cgroup_dir(*names: str) -> Path | None:
-    """The cgroup jqm-localcluster/<names...>, created if cgroup v2 is available; else None."""
+def cgroup_dir(group: str, *names: str) -> Path | None:
+    """The cgroup jqm-localcluster/<group>/<names...>, created if cgroup v2 is available; else None."""
     root = cgroup2_root()
     if root is None:
         return None
-    path = root.joinpath(CGROUP_NAME, *names)
+    path = root.joinpath(CGROUP_PARENT, group, *names)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -96,7 +96,7 @@ async def main(state: layout.StateDir) -> None:
         raise SystemExit("no control plane ports recorded: start the control plane first")
     version = layout.read_versions()["K8S_VERSION"]
     # Leftovers of a kubelet that did not stop cleanly: its pods restart from scratch.
-    procs.kill_cgroup(procs.cgroup_dir("pods"))
+    procs.kill_cgroup(procs.cgroup_dir(state.cgroup, "pods"))
     for ns in network.netns_names():
         await network.teardown_pod(ns)
     network.ensure_bridge()
@@ -112,6 +112,7 @@ async def main(state: layout.StateDir) -> None:
         api_port=ports.apiserver,
         allocatable=resources(),
         host_paths=set(),
+        cgroup=state.cgroup,
     )
     node = NodeRegistration(api, layout.NODE_NAME, version)
     await node.register()

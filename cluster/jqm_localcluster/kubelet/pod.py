@@ -40,6 +40,7 @@ class NodeContext:
     api_port: int
     allocatable: dict[str, str]
     host_paths: set[Path]  # mount points created on the host, removed when the kubelet stops
+    cgroup: str  # the cluster's cgroup group (procs.cgroup_dir)
 
 
 class PodWorker:
@@ -297,7 +298,7 @@ class PodWorker:
                     return
                 continue
             run_dir = self.dir / "containers" / container["name"] / str(record.restart_count)
-            cgroup = procs.cgroup_dir("pods", self.uid, container["name"])
+            cgroup = procs.cgroup_dir(self.ctx.cgroup, "pods", self.uid, container["name"])
             proc = await Process.start(spec, self.netns, run_dir, cgroup)
             self.processes[container["name"]] = proc
             record.running(f"jqm://{self.uid}/{container['name']}/{record.restart_count}")
@@ -397,7 +398,7 @@ class PodWorker:
                 await network.teardown_pod(self.netns)
             self.ctx.ipam.release(self.ip)
         self.network_ready = False
-        procs.kill_cgroup(procs.cgroup_dir("pods", self.uid))
+        procs.kill_cgroup(procs.cgroup_dir(self.ctx.cgroup, "pods", self.uid))
         if self.pod["metadata"].get("deletionTimestamp") or self.removed:
             shutil.rmtree(self.dir / "volumes", ignore_errors=True)
 

@@ -45,8 +45,11 @@ def main(spec_file: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWUTS) == 0:
         socket.sethostname(spec["hostname"])
-    for m in spec["mounts"]:
-        bind(libc, m["source"], m["target"], m["read_only"])
+    # Open every source first: a mount (the private /tmp, say) may hide the source of a later one.
+    fds = [os.open(m["source"], os.O_PATH) for m in spec["mounts"]]
+    for m, fd in zip(spec["mounts"], fds, strict=True):
+        bind(libc, f"/proc/self/fd/{fd}", m["target"], m["read_only"])
+        os.close(fd)
     os.chdir(spec["cwd"])
     os.execve(spec["argv"][0], spec["argv"], spec["env"])
 

@@ -1,0 +1,56 @@
+"""Fixtures for the local cluster's tests: pure units need nothing; integration tests get a running
+local cluster (started if needed, stopped after only if the tests started it)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+# Until pyproject.toml lists cluster/ among the package roots.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "cluster"))
+
+from jqm_localcluster import cluster, layout
+
+
+def skip_reason() -> str | None:
+    """Why the local cluster cannot run here, or None."""
+    missing = layout.Binaries.from_cache().missing()
+    if missing:
+        return f"local cluster binaries not built (make cluster-build): missing {missing[0]}"
+    if os.geteuid() != 0:
+        return "the process kubelet needs root (network namespaces, bind mounts)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with cluster.session(layout.StateDir.default()) as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+def api_client(kubeconfig: Path) -> client.ApiClient:
+    return config.new_client_from_config(str(kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def core(api_client: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture
+def namespace(core: client.CoreV1Api) -> Iterator[str]:
+    """A fresh namespace, deleted after the test (with everything in it)."""
+    name = f"lc-{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": name}})
+    yield name
+    core.delete_namespace(name)

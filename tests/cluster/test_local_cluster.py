@@ -1,0 +1,208 @@
+"""The local cluster for real: control plane, process kubelet, DNS and load balancers. Requests go to
+loopback and to the pods' own addresses on the bridge only."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from jqm_localcluster import controlplane, layout
+
+pytestmark = pytest.mark.integration
+
+WAIT = 90.0
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
+    """Poll check() until it returns something truthy (bounded), else fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def http_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return resp.read().decode()
+
+
+def busybox_pod(name: str, script: str, **spec: Any) -> dict:
+    container = {"name": "main", "image": "busybox", "command": ["sh", "-c", script]}
+    container.update(spec.pop("container", {}))
+    return {"metadata": {"name": name, "labels": spec.pop("labels", {})}, "spec": {"containers": [container], **spec}}
+
+
+def pod_phase(core: client.CoreV1Api, ns: str, name: str, phase: str) -> client.V1Pod | None:
+    pod = core.read_namespaced_pod(name, ns)
+    return pod if pod.status.phase == phase else None
+
+
+def pod_ready(core: client.CoreV1Api, ns: str, name: str) -> client.V1Pod | None:
+    pod = core.read_namespaced_pod(name, ns)
+    conditions = {c.type: c.status for c in pod.status.conditions or []}
+    return pod if conditions.get("Ready") == "True" else None
+
+
+def test_control_plane_is_pinned_version_and_ready(api_client: client.ApiClient) -> None:
+    assert client.VersionApi(api_client).get_code().git_version == "v1.33.5"
+    state = layout.StateDir.default()
+    ports = controlplane.load_ports(state)
+    assert ports is not None
+    assert controlplane.probe(f"{ports.server}/readyz", controlplane.admin_ssl_context(state.pki))
+
+
+def test_node_is_ready_with_a_lease(api_client: client.ApiClient, core: client.CoreV1Api) -> None:
+    node = core.read_node(layout.NODE_NAME)
+    assert {c.type: c.status for c in node.status.conditions}["Ready"] == "True"
+    assert not node.spec.taints
+    lease = client.CoordinationV1Api(api_client).read_namespaced_lease(layout.NODE_NAME, "kube-node-lease")
+    assert lease.spec.holder_identity == layout.NODE_NAME
+
+
+def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "cfg"}, "data": {"greeting": "hello"}})
+    core.create_namespaced_secret(namespace, {"metadata": {"name": "sec"}, "stringData": {"pw": "s3cret"}})
+    script = (
+        "mkdir -p /tmp/www && cd /tmp/www && cat /etc/cfg/greeting > greeting && cat /etc/sec/pw > pw"
+        " && echo -n $POD_IP > ip && hostname > hostname && ls /scratch > scratch"
+        " && cat /var/run/secrets/kubernetes.io/serviceaccount/namespace > ns"
+        " && exec python3 -m http.server 8080"
+    )
+    pod = busybox_pod(
+        "web",
+        script,
+        container={
+            "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+            "ports": [{"name": "http", "containerPort": 8080}],
+            "readinessProbe": {"httpGet": {"path": "/ip", "port": "http"}, "periodSeconds": 1},
+            "volumeMounts": [
+                {"name": "cfg", "mountPath": "/etc/cfg"},
+                {"name": "sec", "mountPath": "/etc/sec", "readOnly": True},
+                {"name": "scratch", "mountPath": "/scratch"},
+            ],
+        },
+        volumes=[
+            {"name": "cfg", "configMap": {"name": "cfg"}},
+            {"name": "sec", "secret": {"secretName": "sec"}},
+            {"name": "scratch", "emptyDir": {}},
+        ],
+    )
+    core.create_namespaced_pod(namespace, pod)
+    ready = wait_for("pod Ready", lambda: pod_ready(core, namespace, "web"))
+    ip = ready.status.pod_ip
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(layout.POD_CIDR)
+    assert [a.ip for a in ready.status.pod_ips] == [ip]
+    assert ready.status.host_ip == layout.BRIDGE_IP
+    assert ready.status.phase == "Running"
+    assert {c.type for c in ready.status.conditions} >= {"PodScheduled", "Initialized", "ContainersReady", "Ready"}
+    (status,) = ready.status.container_statuses
+    assert status.ready and status.started and status.restart_count == 0 and status.state.running
+    files = {f: http_get(f"http://{ip}:8080/{f}").strip() for f in ("greeting", "pw", "ip", "hostname", "ns")}
+    assert files == {"greeting": "hello", "pw": "s3cret", "ip": ip, "hostname": "web", "ns": namespace}
+
+
+def test_endpoint_slices_dns_and_load_balancer(
+    api_client: client.ApiClient, core: client.CoreV1Api, namespace: str
+) -> None:
+    template = busybox_pod(
+        "",
+        "hostname > /tmp/index.html && cd /tmp && exec python3 -m http.server 8080",
+        labels={"app": "web"},
+        container={"readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}},
+        terminationGracePeriodSeconds=5,
+    )
+    del template["metadata"]["name"]
+    deployment = {
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": template},
+    }
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, deployment)
+    service = {
+        "metadata": {"name": "web"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 8080, "targetPort": 8080}]},
+    }
+    core.create_namespaced_service(namespace, service)
+    discovery = client.DiscoveryV1Api(api_client)
+
+    def ready_endpoints() -> list[str]:
+        slices = discovery.list_namespaced_endpoint_slice(namespace, label_selector="kubernetes.io/service-name=web")
+        eps = [e for s in slices.items for e in s.endpoints or [] if e.conditions.ready]
+        return sorted(e.addresses[0] for e in eps) if len(eps) == 2 else []
+
+    addresses = wait_for("two ready endpoints", ready_endpoints)
+    ingress = wait_for(
+        "LB address", lambda: core.read_namespaced_service("web", namespace).status.load_balancer.ingress
+    )
+    lb_ip = ingress[0].ip
+    assert ipaddress.ip_address(lb_ip).is_loopback
+    seen = [http_get(f"http://{lb_ip}:8080/").strip() for _ in range(4)]
+    assert len(set(seen)) == 2 and seen[0] == seen[2] and seen[1] == seen[3]  # round-robin per connection
+
+    probe = busybox_pod(
+        "resolver",
+        "exec python3 -c 'import socket; print(sorted({a[4][0] for a in socket.getaddrinfo(\"web\", 80)}))'",
+        restartPolicy="Never",
+    )
+    core.create_namespaced_pod(namespace, probe)
+    wait_for("resolver done", lambda: pod_phase(core, namespace, "resolver", "Succeeded"))
+    log_dir = next(layout.StateDir.default().pods.glob(f"{namespace}_resolver_*"))
+    assert (log_dir / "containers" / "main" / "0" / "output.log").read_text().strip() == str(addresses)
+
+
+def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_pod(namespace, busybox_pod("fails", "exit 3", restartPolicy="Never"))
+    failed = wait_for("pod Failed", lambda: pod_phase(core, namespace, "fails", "Failed"))
+    assert failed.status.container_statuses[0].state.terminated.exit_code == 3
+
+    once = "test -f /data/ran && exit 0; touch /data/ran; exit 1"
+    pod = busybox_pod(
+        "retries",
+        once,
+        restartPolicy="OnFailure",
+        container={"volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+        volumes=[{"name": "data", "emptyDir": {}}],
+    )
+    core.create_namespaced_pod(namespace, pod)
+    done = wait_for("pod Succeeded after one restart", lambda: pod_phase(core, namespace, "retries", "Succeeded"))
+    status = done.status.container_statuses[0]
+    assert status.restart_count == 1
+    assert status.last_state.terminated.exit_code == 1
+
+
+def test_graceful_deletion_signals_then_removes_everything(
+    core: client.CoreV1Api, namespace: str, tmp_path: Path
+) -> None:
+    script = "trap 'echo term > /out/signal; exit 0' TERM; while true; do sleep 0.2; done"
+    pod = busybox_pod(
+        "sleeper",
+        script,
+        terminationGracePeriodSeconds=10,
+        container={"volumeMounts": [{"name": "out", "mountPath": "/out"}]},
+        volumes=[{"name": "out", "hostPath": {"path": str(tmp_path)}}],
+    )
+    created = core.create_namespaced_pod(namespace, pod)
+    wait_for("pod Running", lambda: pod_phase(core, namespace, "sleeper", "Running"))
+    core.delete_namespaced_pod("sleeper", namespace)
+
+    def gone() -> bool:
+        try:
+            core.read_namespaced_pod("sleeper", namespace)
+        except client.ApiException as exc:
+            return exc.status == 404
+        return False
+
+    wait_for("pod object deleted by the kubelet", gone)
+    assert (tmp_path / "signal").read_text().strip() == "term"
+    uid = created.metadata.uid
+    assert not Path("/run/netns", f"jqm-{uid[:13]}").exists()
+    assert not list(layout.StateDir.default().pods.glob(f"*_{uid}"))
