@@ -185,3 +185,85 @@ def test_forwarded_requests_are_never_forwarded_again(three_nodes: tuple[Running
     marker = {"X-Jqm-Forwarded-By": owner.ip}
     assert other.request("GET", f"/ws/client/ji/{job_id}", headers=marker)[0] == 404
     assert owner.request("GET", f"/ws/client/ji/{job_id}", headers=marker)[0] == 200
+
+
+def post_json(node: RunningNode, path: str, body: object, **headers: str) -> tuple[int, dict[str, str], object]:
+    status, reply_headers, reply = node.request(
+        "POST", path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **JSON, **headers}
+    )
+    return status, reply_headers, json.loads(reply) if reply else None
+
+
+def two_jobs_each(nodes: tuple[RunningNode, ...], application: str = "Echo", **fields: str) -> list[int]:
+    ids = [node.enqueue(application, **fields) for node in nodes for _ in range(2)]
+    return sorted(ids)
+
+
+def test_lists_and_queries_answer_for_the_whole_cluster(three_nodes: tuple[RunningNode, ...]) -> None:
+    ids = two_jobs_each(three_nodes, user="zoe")
+    for job_id, node in zip(ids, [n for n in three_nodes for _ in range(2)], strict=True):
+        node.wait_state(job_id, "ENDED")
+    reader = three_nodes[2]
+    listed = json.loads(reader.request("GET", "/ws/client/ji", headers=JSON)[2])
+    assert [job["id"] for job in listed] == ids
+    xml = reader.request("GET", "/ws/client/ji")[2].decode()
+    assert all(f"<id>{job_id}</id>" in xml for job_id in ids)
+
+    status, headers, page = post_json(reader, "/ws/client/ji/query", {"user": "zoe", "firstRow": 1, "pageSize": 3})
+    assert status == 200 and "X-Jqm-Partial-Results" not in headers
+    assert page["resultSize"] == 6  # type: ignore[index]
+    assert [job["id"] for job in page["instances"]] == ids[1:4]  # type: ignore[index]
+    newest = {"user": "zoe", "pageSize": 2, "sortby": [{"col": "ID", "order": "DESCENDING"}]}
+    assert post_json(reader, "/ws/client/ji/query/ids", newest)[2] == ids[:-3:-1]
+    xml_query = b"<queryBaseImpl><user>zoe</user><pageSize>4</pageSize></queryBaseImpl>"
+    status, _, body = reader.request(
+        "POST", "/ws/client/ji/query", data=xml_query, headers={"Content-Type": "application/xml", **JSON}
+    )
+    assert status == 200 and [job["id"] for job in json.loads(body)["instances"]] == ids[:4]
+
+
+def test_active_and_user_lists_across_nodes(three_nodes: tuple[RunningNode, ...], tmp_path: Path) -> None:
+    waiting = two_jobs_each(three_nodes, "Wait", user="ann")
+    reader = three_nodes[0]
+    active = json.loads(reader.request("GET", "/ws/client/ji/active", headers=JSON)[2])
+    assert [job["id"] for job in active] == waiting
+    mine = json.loads(reader.request("GET", "/ws/client/user/ann/ji", headers=JSON)[2])
+    assert [job["id"] for job in mine] == waiting
+    assert json.loads(reader.request("GET", "/ws/client/user/bob/ji", headers=JSON)[2]) == []
+    (tmp_path / "gate").touch()
+
+
+def test_bulk_calls_are_split_per_owner(three_nodes: tuple[RunningNode, ...], tmp_path: Path) -> None:
+    a, b, c = three_nodes
+    for node in (a, b):
+        node.wait_state(node.enqueue("Wait"), "RUNNING")  # the only slot: what follows waits
+    queued = [a.enqueue("Wait"), b.enqueue("Wait"), a.enqueue("Wait")]
+    assert post_json(c, "/ws/client/ji/paused", queued)[2] == 3
+    assert [n.state(j) for n, j in zip((a, b, a), queued, strict=True)] == ["HOLDED"] * 3
+    assert post_json(c, "/ws/client/ji/resumed", queued)[2] == 3
+    assert post_json(c, "/ws/client/q/1/bulk", queued)[2] == 3
+    assert post_json(c, "/ws/client/ji/killed", queued)[2] == 3
+    assert [n.state(j) for n, j in zip((a, b, a), queued, strict=True)] == ["CANCELLED"] * 3
+    status, _, created = post_json(c, "/ws/client/ji/bulk", queued)
+    assert status == 200 and created == []  # cancelled jobs are not enqueued again, as upstream
+    (tmp_path / "gate").touch()
+    done = [a.enqueue("Echo"), b.enqueue("Echo")]
+    a.wait_state(done[0], "ENDED")
+    b.wait_state(done[1], "ENDED")
+    status, _, created = post_json(c, "/ws/client/ji/bulk", done)
+    assert status == 200 and len(created) == 2  # type: ignore[arg-type]
+    owners = sorted(job_id // 1_000_000 for job_id in created)  # type: ignore[union-attr]
+    assert owners == sorted(job_id // 1_000_000 for job_id in done)
+
+
+def test_a_dead_peer_makes_results_partial_not_failed(start_node: StartNode, tmp_path: Path) -> None:
+    env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": "127.0.0.2,127.0.0.3,127.0.0.7", "JQM_FORWARD_TIMEOUT": "2"}
+    config = cluster_config(tmp_path / "gate")
+    a = start_node(ip="127.0.0.2", port=PORT, env=env, config=config)
+    b = start_node(ip="127.0.0.3", port=PORT, env=env, config=config)
+    ids = sorted([a.enqueue("Echo"), b.enqueue("Echo")])
+    status, headers, body = a.request("GET", "/ws/client/ji", headers=JSON)
+    assert status == 200 and headers["X-Jqm-Partial-Results"] == "127.0.0.7"
+    assert [job["id"] for job in json.loads(body)] == ids
+    status, headers, _ = post_json(a, "/ws/client/ji/paused", [*ids, id_base("127.0.0.7") + 1])
+    assert status == 200 and headers["X-Jqm-Partial-Results"] == "127.0.0.7"

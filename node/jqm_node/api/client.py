@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from jqm_node.api import client_queues
+from jqm_node.api import client_cluster, client_queues
 from jqm_node.api.client_objects import (
     INT32_MAX,
     INT32_MIN,
@@ -21,9 +21,8 @@ from jqm_node.api.client_objects import (
     id_list,
     job_request_from_dict,
     job_to_dict,
-    jobs_to_dicts,
 )
-from jqm_node.api.client_query import DEFAULT_PAGE_SIZE, empty_query, query_from_dict, query_result, run_query
+from jqm_node.api.client_query import empty_query
 from jqm_node.api.params import parse_id, parse_int
 from jqm_node.api.representation import (
     MAX_DATE_MILLIS,
@@ -31,14 +30,12 @@ from jqm_node.api.representation import (
     parse_body,
     parse_list_body,
     render,
-    render_job_list,
     render_list,
     wants_json,
 )
 from jqm_node.api.simple import attachment
 from jqm_node.engine import Engine
-from jqm_node.errors import BadRequestError, FileNotFoundJqmError, JqmError
-from jqm_node.model import ACTIVE_STATES, JobInstance, State
+from jqm_node.errors import BadRequestError, FileNotFoundJqmError
 from jqm_node.node import NODE_KEY
 
 PREFIX = "/ws/client"
@@ -79,21 +76,6 @@ async def enqueue_from_history(request: web.Request) -> web.Response:
     return _scalar(request, _engine(request).enqueue_from_history(_job_id(request)).id)
 
 
-async def bulk_enqueue_from_history(request: web.Request) -> web.Response:
-    """``POST ji/bulk``: as ``POST ji/{id}`` for each ID (cancelled jobs skipped, as upstream); the new IDs."""
-    engine = _engine(request)
-    created = []
-    for job_id in await _ids(request):
-        job = engine.jobs.get(job_id)
-        if job is None or job.state is State.CANCELLED:
-            continue
-        try:
-            created.append(engine.enqueue_from_history(job_id).id)
-        except JqmError:
-            continue  # upstream: best effort, each failure is skipped
-    return json_response(created)
-
-
 async def _ids(request: web.Request) -> list[int]:
     return id_list(parse_list_body(await request.read(), request.content_type, "id"))
 
@@ -104,52 +86,6 @@ async def _ids(request: web.Request) -> list[int]:
 async def get_job(request: web.Request) -> web.Response:
     engine = _engine(request)
     return render(request, "jobInstance", job_to_dict(engine.get(_job_id(request)), engine))
-
-
-def _first_by_id(engine: Engine, keep: set[State] | frozenset[State], user: str | None = None) -> list[JobInstance]:
-    """The first page (by ID) of jobs in ``keep``: what upstream's list calls answer (their query's default page)."""
-    found: list[JobInstance] = []
-    for job in engine.jobs.values():  # insertion order is ID order
-        if job.state in keep and (user is None or job.user == user):
-            found.append(job)
-            if len(found) == DEFAULT_PAGE_SIZE:
-                break
-    return found
-
-
-async def get_jobs(request: web.Request) -> web.Response:
-    """``GET ji``: the first 50 job instances by ID, waiting, running or finished (upstream's page size)."""
-    engine = _engine(request)
-    return render_job_list(request, jobs_to_dicts(_first_by_id(engine, set(State)), engine))
-
-
-async def get_active_jobs(request: web.Request) -> web.Response:
-    """``GET ji/active``: the first 50 waiting or running job instances by ID."""
-    engine = _engine(request)
-    return render_job_list(request, jobs_to_dicts(_first_by_id(engine, ACTIVE_STATES), engine))
-
-
-async def get_user_jobs(request: web.Request) -> web.Response:
-    """``GET user/{name}/ji``: the first 50 waiting or running job instances of a user, by ID."""
-    engine = _engine(request)
-    user = request.match_info["name"]
-    return render_job_list(request, jobs_to_dicts(_first_by_id(engine, ACTIVE_STATES, user), engine))
-
-
-async def query(request: web.Request) -> web.Response:
-    """``POST ji/query``: the Query answered with its results (``instances``) and ``resultSize``."""
-    engine = _engine(request)
-    parsed = query_from_dict(parse_body(await request.read(), request.content_type), node_name=engine.node_name)
-    jobs, total = run_query(engine, parsed)
-    return render(request, "queryBaseImpl", query_result(parsed, jobs_to_dicts(jobs, engine), total))
-
-
-async def query_ids(request: web.Request) -> web.Response:
-    """``POST ji/query/ids``: only the IDs of the jobs the Query finds (always JSON, as upstream)."""
-    engine = _engine(request)
-    parsed = query_from_dict(parse_body(await request.read(), request.content_type), node_name=engine.node_name)
-    jobs, _ = run_query(engine, parsed)
-    return json_response([job.id for job in jobs])
 
 
 async def get_empty_query(request: web.Request) -> web.Response:
@@ -279,34 +215,6 @@ async def restart_crashed(request: web.Request) -> web.Response:
     return render(request, "jobInstance", job_to_dict(engine.restart_crashed(_job_id(request)), engine))
 
 
-async def _bulk(request: web.Request, skip: frozenset[State], act: str) -> web.Response:
-    """Applies one engine instruction to each ID; answers how many succeeded (unknown IDs are skipped)."""
-    engine = _engine(request)
-    done = 0
-    for job_id in await _ids(request):
-        job = engine.jobs.get(job_id)
-        if job is None or job.state in skip:
-            continue
-        try:
-            getattr(engine, act)(job_id)
-        except JqmError:
-            continue
-        done += 1
-    return json_response(done)
-
-
-async def kill_many(request: web.Request) -> web.Response:
-    return await _bulk(request, frozenset({State.HOLDED}), "kill")
-
-
-async def pause_many(request: web.Request) -> web.Response:
-    return await _bulk(request, frozenset(), "pause_waiting")
-
-
-async def resume_many(request: web.Request) -> web.Response:
-    return await _bulk(request, frozenset(), "resume_waiting")
-
-
 async def set_position(request: web.Request) -> web.Response:
     position = parse_int(request.match_info["position"], name="position")
     if not INT32_MIN <= position <= INT32_MAX:
@@ -336,16 +244,16 @@ def routes() -> list[web.RouteDef]:
     """Fixed paths come before the ``{id}`` patterns they would otherwise match."""
     p = PREFIX
     return [
-        web.get(f"{p}/ji", get_jobs),
+        web.get(f"{p}/ji", client_cluster.get_jobs),
         web.post(f"{p}/ji", enqueue),
-        web.get(f"{p}/ji/active", get_active_jobs),
+        web.get(f"{p}/ji/active", client_cluster.get_active_jobs),
         web.get(f"{p}/ji/query", get_empty_query),
-        web.post(f"{p}/ji/query", query),
-        web.post(f"{p}/ji/query/ids", query_ids),
-        web.post(f"{p}/ji/bulk", bulk_enqueue_from_history),
-        web.post(f"{p}/ji/killed", kill_many),
-        web.post(f"{p}/ji/paused", pause_many),
-        web.post(f"{p}/ji/resumed", resume_many),
+        web.post(f"{p}/ji/query", client_cluster.query),
+        web.post(f"{p}/ji/query/ids", client_cluster.query_ids),
+        web.post(f"{p}/ji/bulk", client_cluster.bulk_enqueue_from_history),
+        web.post(f"{p}/ji/killed", client_cluster.kill_many),
+        web.post(f"{p}/ji/paused", client_cluster.pause_many),
+        web.post(f"{p}/ji/resumed", client_cluster.resume_many),
         web.post(f"{p}/ji/files", post_deliverable_content),
         web.get(f"{p}/ji/files/{{id}}", get_deliverable_content),
         web.post(f"{p}/ji/cancelled/{{id}}", cancel),
@@ -366,7 +274,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{p}/ji/{{id}}/position/{{position}}", set_position),
         web.post(f"{p}/ji/{{id}}/priority/{{priority}}", set_priority),
         web.post(f"{p}/ji/{{id}}/delay/{{when}}", set_run_after),
-        web.get(f"{p}/user/{{name}}/ji", get_user_jobs),
+        web.get(f"{p}/user/{{name}}/ji", client_cluster.get_user_jobs),
         web.get(f"{p}/jr", get_empty_job_request),
         *client_queues.routes(),
     ]

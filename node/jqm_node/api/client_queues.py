@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from jqm_node.api.client_objects import id_list, jobdef_to_dict, queue_to_dict
+from jqm_node.api import client_cluster
+from jqm_node.api.client_objects import jobdef_to_dict, queue_to_dict
 from jqm_node.api.params import parse_id
-from jqm_node.api.representation import json_response, parse_list_body, render, render_list, wants_json
+from jqm_node.api.representation import json_response, render, render_list, wants_json
 from jqm_node.engine import Engine
-from jqm_node.errors import BadRequestError, JqmError, NotFoundError
+from jqm_node.errors import BadRequestError, NotFoundError
 from jqm_node.model import Queue
 from jqm_node.node import NODE_KEY
 
@@ -37,20 +38,6 @@ async def set_job_queue(request: web.Request) -> web.Response:
     queue = _queue(request)
     _engine(request).set_queue(parse_id(request.match_info["job"], name="job ID"), queue)
     return web.Response(status=204)
-
-
-async def set_jobs_queue(request: web.Request) -> web.Response:
-    """``POST q/{queue}/bulk``: moves each waiting job of a list of IDs; answers how many moved."""
-    queue = _queue(request)
-    engine = _engine(request)
-    moved = 0
-    for job_id in id_list(parse_list_body(await request.read(), request.content_type, "id")):
-        try:
-            engine.set_queue(job_id, queue)
-        except JqmError:
-            continue
-        moved += 1
-    return json_response(moved)
 
 
 async def pause_queue(request: web.Request) -> web.Response:
@@ -116,9 +103,9 @@ def routes() -> list[web.RouteDef]:
     p = PREFIX
     return [
         web.get(f"{p}/q", get_queues),
-        web.post(f"{p}/q/{{queue}}/bulk", set_jobs_queue),
+        web.post(f"{p}/q/{{queue}}/bulk", client_cluster.set_jobs_queue),
         # The official Java client's setJobQueues posts to .../jobs, upstream's server serves .../bulk.
-        web.post(f"{p}/q/{{queue}}/jobs", set_jobs_queue),
+        web.post(f"{p}/q/{{queue}}/jobs", client_cluster.set_jobs_queue),
         web.post(f"{p}/q/{{queue}}/pause", pause_queue),
         web.delete(f"{p}/q/{{queue}}/pause", resume_queue),
         web.post(f"{p}/q/{{queue}}/clear", clear_queue),

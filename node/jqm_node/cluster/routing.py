@@ -1,7 +1,7 @@
 """Which requests are about one job (or deliverable), and which job.
 
-Convention of the route tables: a path parameter named ``{id}`` or ``{jobId}`` is a job or
-deliverable ID; the simple API passes it as the ``id`` query parameter. Both kinds of ID encode the
+Convention of the route tables: a path parameter named ``{id}``, ``{jobId}`` or ``{job}`` is a job
+or deliverable ID; the simple API passes it as the ``id`` query parameter. Both kinds of ID encode the
 creating node's address, so this is all forwarding needs to know.
 """
 
@@ -11,7 +11,7 @@ from aiohttp import web
 
 from jqm_node.ids import ID_CEILING
 
-_PATH_PARAMETERS = ("id", "jobId")
+_PATH_PARAMETERS = ("id", "jobId", "job")
 _QUERY_ID_PATHS = frozenset({"/ws/simple/status", "/ws/simple/stdout", "/ws/simple/stderr", "/ws/simple/file"})
 
 

@@ -1,0 +1,94 @@
+"""Calls to several peers at once, for cluster-wide reads and bulk calls split per owner.
+
+Each peer gets the same path with the forwarding marker (so it answers for itself only) and is asked
+for JSON; all calls run concurrently and share one deadline. A peer that fails or is late is listed
+in ``failed`` and its part is missing from the result: the caller flags the answer as partial
+(``X-Jqm-Partial-Results``) rather than failing the whole call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from jqm_node.cluster.forwarding import FORWARDED_BY, Forwarder
+from jqm_node.ids import ID_CEILING, ip_from_id
+
+log = logging.getLogger(__name__)
+
+PARTIAL_HEADER = "X-Jqm-Partial-Results"
+
+
+@dataclass(slots=True)
+class PeerAnswers:
+    answers: dict[str, Any] = field(default_factory=dict)
+    """Parsed JSON body of each peer that answered 2xx, by peer address."""
+    failed: list[str] = field(default_factory=list)
+
+    def flag(self, response: web.StreamResponse) -> web.StreamResponse:
+        if self.failed:
+            response.headers[PARTIAL_HEADER] = ",".join(self.failed)
+        return response
+
+
+def is_forwarded(request: web.Request) -> bool:
+    return FORWARDED_BY in request.headers
+
+
+async def call_peers(
+    forwarder: Forwarder, request: web.Request, bodies: dict[str, Any | None], *, path: str | None = None
+) -> PeerAnswers:
+    """Sends ``request``'s method and path (or ``path``) to each peer of ``bodies`` with its JSON body."""
+    result = PeerAnswers()
+    if not bodies:
+        return result
+
+    async def one(peer: str, body: Any | None) -> None:
+        headers = {FORWARDED_BY: forwarder.policy.self_ip, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        url = forwarder.url(peer, path or request.path_qs)
+        try:
+            async with forwarder.session.request(request.method, url, headers=headers, data=data) as r:
+                if r.status >= 300:
+                    raise aiohttp.ClientResponseError(r.request_info, (), status=r.status, message=await r.text())
+                text = await r.text()
+                result.answers[peer] = json.loads(text) if text else None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            log.warning("peer %s failed on %s %s: %s", peer, request.method, request.path, e)
+            result.failed.append(peer)
+
+    calls = [asyncio.create_task(one(peer, body)) for peer, body in bodies.items()]
+    _, late = await asyncio.wait(calls, timeout=forwarder.timeout)
+    for task in late:
+        task.cancel()
+    if late:
+        answered = set(result.answers) | set(result.failed)
+        result.failed += [peer for peer in bodies if peer not in answered]
+    result.failed.sort(key=ipaddress.IPv4Address)
+    return result
+
+
+def split_by_owner(ids: Iterable[int], *, self_ip: str, forwarder: Forwarder) -> tuple[list[int], dict[str, list[int]]]:
+    """Local IDs, and the others grouped by owner; IDs no peer may own are dropped (as unknown IDs)."""
+    local: list[int] = []
+    remote: dict[str, list[int]] = {}
+    for job_id in ids:
+        if job_id >= ID_CEILING:
+            continue
+        owner = ip_from_id(job_id)
+        if owner == self_ip:
+            local.append(job_id)
+        elif forwarder.policy.may_contact(owner):
+            remote.setdefault(owner, []).append(job_id)
+    return local, remote
