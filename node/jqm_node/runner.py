@@ -89,6 +89,7 @@ class JobRunner:
             JQM_JI_USER_NAME=job.user or "",
             JQM_JI_TEMP_DIR=self.workspace.temp_dir(job.id),
             JQM_JI_DELIVERY_DIR=self.workspace.delivery_dir(job.id),
+            JQM_JI_INPUT_DIR=str(self.workspace.input_dir(job.id)),
             JQM_NODE_NAME=self.node_name,
             JQM_NODE_APPLICATION_ROOT=str(self.workspace.root),
             JQM_NODE_LOG_LEVEL=self.log_level,

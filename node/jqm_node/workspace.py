@@ -51,8 +51,8 @@ class Workspace:
         os.mkdir(self.delivery_dir(job_id))
 
     def purge_job(self, job_id: int) -> None:
-        """Removes the job's temporary and delivery directories, and log files left empty."""
-        for directory in (self.temp_dir(job_id), self.delivery_dir(job_id)):
+        """Removes the job's temporary, delivery and input directories, and log files left empty."""
+        for directory in (self.temp_dir(job_id), self.delivery_dir(job_id), self.input_dir(job_id)):
             try:
                 os.rmdir(directory)
             except FileNotFoundError:

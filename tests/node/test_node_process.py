@@ -93,6 +93,7 @@ def test_job_environment(start_node: StartNode) -> None:
         "JQM_API_PASSWORD": "",
         "JQM_API_LOCAL_URL": f"http://127.0.0.1:{node.port}",
     }
+    assert env["JQM_JI_INPUT_DIR"] == str(node.workdir.resolve() / "inputs" / str(job_id))
     assert env["JQM_JI_TEMP_DIR"].startswith(str(node.workdir.resolve()))
     assert env["JQM_JI_DELIVERY_DIR"].startswith(str(node.workdir.resolve()))
     assert not Path(env["JQM_JI_TEMP_DIR"]).exists(), "the temp dir is purged at the end"
@@ -329,3 +330,15 @@ def test_engine_log_newest_first(start_node: StartNode) -> None:
     status, _, body = node.request("GET", "/ws/simple/enginelog?latest=1")
     assert status == 200
     assert b"listening on" in body
+
+
+def test_input_files_reach_the_job(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("Cat", 'cat "$JQM_JI_INPUT_DIR/in.txt"')]})
+    request = json.dumps({"applicationName": "Cat", "startState": "HOLDED"}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    job_id = json.loads(node.request("POST", "/ws/client/ji", data=request, headers=headers)[2])["id"]
+    assert node.request("POST", f"/ws/client/ji/{job_id}/files/in.txt", data=b"payload")[0] == 200
+    assert node.request("DELETE", f"/ws/client/ji/paused/{job_id}")[0] == 204
+    assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED"
+    assert node.request("GET", f"/ws/simple/stdout?id={job_id}")[2] == b"payload"
+    assert not (node.workdir / "inputs" / str(job_id)).exists()
