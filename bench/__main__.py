@@ -1,7 +1,8 @@
 """Runs every node benchmark, several times each, and prints medians as a Markdown table.
 
 Environment: ``BENCH_RUNS`` (default 3), ``BENCH_JOBS`` finished jobs for the memory figure
-(default 100000). Raw results go to ``bench/results/latest.json``.
+(default 100000), ``BENCH_ONLY`` (comma-separated sections: node, forwarding; default both).
+Raw results go to ``bench/results/latest.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import enqueue, jobs, memory
+from bench import enqueue, forwarding, jobs, memory
 
 
 def _median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
@@ -26,9 +27,9 @@ def _median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, 
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     job_count = int(os.environ.get("BENCH_JOBS", "100000"))
-    results: dict[str, Any] = {
-        "machine": f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    }
+    sections = set(os.environ.get("BENCH_ONLY", "node,forwarding").split(","))
+    machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    results: dict[str, Any] = {"machine": machine, "runs": runs}
     with tempfile.TemporaryDirectory(prefix="jqm-bench-") as tmp:
         work = Path(tmp)
         counter = iter(range(1000))
@@ -36,37 +37,52 @@ def main() -> None:
         def fresh() -> Path:
             return work / f"run{next(counter)}"
 
-        results["enqueue"] = _median_of(runs, lambda: enqueue.run(workdir=fresh()))
-        results["spawn"] = _median_of(runs, lambda: {"raw_per_s": jobs.raw_spawn_rate()})
-        results["jobs"] = _median_of(runs, lambda: {"node_per_s": jobs.job_throughput(fresh())})
-        results["latency"] = _median_of(runs, lambda: jobs.start_latency(fresh()))
-        results["idle"] = _median_of(runs, lambda: memory.idle_rss(fresh()))
-        results["history"] = memory.per_job_bytes(fresh(), job_count)
-    results["jobs"]["ratio_to_raw"] = results["jobs"]["node_per_s"] / results["spawn"]["raw_per_s"]
+        if "node" in sections:
+            results["enqueue"] = _median_of(runs, lambda: enqueue.run(workdir=fresh()))
+            results["spawn"] = _median_of(runs, lambda: {"raw_per_s": jobs.raw_spawn_rate()})
+            results["jobs"] = _median_of(runs, lambda: {"node_per_s": jobs.job_throughput(fresh())})
+            results["jobs"]["ratio_to_raw"] = results["jobs"]["node_per_s"] / results["spawn"]["raw_per_s"]
+            results["latency"] = _median_of(runs, lambda: jobs.start_latency(fresh()))
+            results["idle"] = _median_of(runs, lambda: memory.idle_rss(fresh()))
+            results["history"] = memory.per_job_bytes(fresh(), job_count)
+        if "forwarding" in sections:
+            results["forwarding"] = _median_of(runs, lambda: forwarding.run(workdir=fresh()))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))
-    _print(results, runs)
-
-
-def _print(r: dict[str, Any], runs: int) -> None:
-    e, j, lat, idle, h = r["enqueue"], r["jobs"], r["latency"], r["idle"], r["history"]
-    raw = r["spawn"]["raw_per_s"]
-    rows = [
-        ("enqueue, req/s", f"{e['node_rps']:.0f}", f"{e['bare_rps']:.0f} (bare aiohttp)", f"{e['ratio']:.0%}",
-         ">= 8000 and >= 40 %"),
-        ("trivial jobs/s", f"{j['node_per_s']:.0f}", f"{raw:.0f} (raw sh -c true)", f"{j['ratio_to_raw']:.0%}",
-         ">= 50 %"),
-        ("enqueue->start p50 / p99, ms", f"{lat['p50_ms']:.2f} / {lat['p99_ms']:.2f}", "", "", "p50 <= 5"),
-        ("idle RSS, MiB", f"{idle['node_mib']:.1f}", f"{idle['bare_mib']:.1f} (bare aiohttp)",
-         f"{idle['ratio']:.2f}x", "<= 1.25x"),
-        (f"bytes per finished job ({h['jobs']} jobs)", f"{h['bytes_per_job']:.0f}", "", "", "<= 600"),
-        ("RSS extrapolated to 1,000,000 jobs, MiB", f"{h['extrapolated_1m_mib']:.0f}", "", "", ""),
-    ]  # fmt: skip
-    print(f"machine: {r['machine']}; median of {runs} runs\n")
+    print(f"machine: {machine}; median of {runs} runs\n")
     print("| measure | jqm-node | baseline | ratio | target |\n|---|---|---|---|---|")
-    for row in rows:
+    for row in _rows(results):
         print("| " + " | ".join(row) + " |")
+
+
+def _rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    if "enqueue" in r:
+        e, j, lat, idle, h = r["enqueue"], r["jobs"], r["latency"], r["idle"], r["history"]
+        raw = r["spawn"]["raw_per_s"]
+        rows += [
+            ("enqueue, req/s", f"{e['node_rps']:.0f}", f"{e['bare_rps']:.0f} (bare aiohttp)", f"{e['ratio']:.0%}",
+             ">= 8000 and >= 40 %"),
+            ("trivial jobs/s", f"{j['node_per_s']:.0f}", f"{raw:.0f} (raw sh -c true)", f"{j['ratio_to_raw']:.0%}",
+             ">= 50 %"),
+            ("enqueue->start p50 / p99, ms", f"{lat['p50_ms']:.2f} / {lat['p99_ms']:.2f}", "", "", "p50 <= 5"),
+            ("idle RSS, MiB", f"{idle['node_mib']:.1f}", f"{idle['bare_mib']:.1f} (bare aiohttp)",
+             f"{idle['ratio']:.2f}x", "<= 1.25x"),
+            (f"bytes per finished job ({h['jobs']} jobs)", f"{h['bytes_per_job']:.0f}", "", "", "<= 600"),
+            ("RSS extrapolated to 1,000,000 jobs, MiB", f"{h['extrapolated_1m_mib']:.0f}", "", "", ""),
+        ]  # fmt: skip
+    if "forwarding" in r:
+        f = r["forwarding"]
+        rows += [
+            ("GET ji/{id} forwarded: req/s, p50 / p99 ms",
+             f"{f['forwarded_rps']:.0f}, {f['forwarded_p50_ms']:.2f} / {f['forwarded_p99_ms']:.2f}",
+             f"{f['local_rps']:.0f}, {f['local_p50_ms']:.2f} / {f['local_p99_ms']:.2f} (local)",
+             f"p50 {f['p50_ratio']:.2f}x", "p50 <= 2x local"),
+            (f"3-node query fan-out ({f['fanout_jobs']:.0f} jobs, page of 50): req/s, p50 / p99 ms",
+             f"{f['fanout_rps']:.0f}, {f['fanout_p50_ms']:.1f} / {f['fanout_p99_ms']:.1f}", "", "", ""),
+        ]  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from jqm_node.ids import ip_from_id
 log = logging.getLogger(__name__)
 
 FORWARDED_BY = "X-Jqm-Forwarded-By"
+_BUFFERED_BYTES = 256 * 1024
 _HOP_BY_HOP = frozenset(
     h.lower()
     for h in (
@@ -95,10 +96,14 @@ class Forwarder:
             async with self.session.request(
                 request.method, url, headers=self.headers_for(request), data=body, allow_redirects=False
             ) as upstream:
-                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-                response.headers.extend(end_to_end_headers(upstream.headers))
-                if upstream.content_length is not None:
-                    response.content_length = upstream.content_length
+                headers = end_to_end_headers(upstream.headers)
+                length = upstream.content_length
+                if length is not None and length <= _BUFFERED_BYTES:  # most answers: one write, no chunking
+                    body = await upstream.read()
+                    return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+                if length is not None:
+                    response.content_length = length
                 await response.prepare(request)
                 async for chunk in upstream.content.iter_chunked(64 * 1024):
                     await response.write(chunk)
