@@ -8,6 +8,7 @@ how many jobs they acted on. Queue, job definition and schedule routes are in cl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -174,39 +175,15 @@ async def add_input_file(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------------------------- instructions
 
 
-async def cancel(request: web.Request) -> web.Response:
-    _engine(request).cancel(_job_id(request))
-    return _no_content()
+def _instruction(act: Callable[[Engine, int], object]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A route that applies one engine instruction to the job of its ``{id}``; 204 as upstream's void calls."""
 
+    async def handler(request: web.Request) -> web.Response:
+        act(_engine(request), _job_id(request))
+        return _no_content()
 
-async def delete_waiting(request: web.Request) -> web.Response:
-    _engine(request).delete_waiting(_job_id(request))
-    return _no_content()
-
-
-async def kill(request: web.Request) -> web.Response:
-    _engine(request).kill(_job_id(request))
-    return _no_content()
-
-
-async def pause_waiting(request: web.Request) -> web.Response:
-    _engine(request).pause_waiting(_job_id(request))
-    return _no_content()
-
-
-async def resume_waiting(request: web.Request) -> web.Response:
-    _engine(request).resume_waiting(_job_id(request))
-    return _no_content()
-
-
-async def pause_running(request: web.Request) -> web.Response:
-    _engine(request).pause_running(_job_id(request))
-    return _no_content()
-
-
-async def resume_running(request: web.Request) -> web.Response:
-    _engine(request).resume_running(_job_id(request))
-    return _no_content()
+    handler.__name__ = act.__name__  # type: ignore[attr-defined]
+    return handler
 
 
 async def restart_crashed(request: web.Request) -> web.Response:
@@ -256,13 +233,13 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{p}/ji/resumed", client_cluster.resume_many),
         web.post(f"{p}/ji/files", post_deliverable_content),
         web.get(f"{p}/ji/files/{{id}}", get_deliverable_content),
-        web.post(f"{p}/ji/cancelled/{{id}}", cancel),
-        web.delete(f"{p}/ji/waiting/{{id}}", delete_waiting),
-        web.post(f"{p}/ji/killed/{{id}}", kill),
-        web.post(f"{p}/ji/paused/{{id}}", pause_waiting),
-        web.delete(f"{p}/ji/paused/{{id}}", resume_waiting),
-        web.post(f"{p}/ji/running/paused/{{id}}", pause_running),
-        web.delete(f"{p}/ji/running/paused/{{id}}", resume_running),
+        web.post(f"{p}/ji/cancelled/{{id}}", _instruction(Engine.cancel)),
+        web.delete(f"{p}/ji/waiting/{{id}}", _instruction(Engine.delete_waiting)),
+        web.post(f"{p}/ji/killed/{{id}}", _instruction(Engine.kill)),
+        web.post(f"{p}/ji/paused/{{id}}", _instruction(Engine.pause_waiting)),
+        web.delete(f"{p}/ji/paused/{{id}}", _instruction(Engine.resume_waiting)),
+        web.post(f"{p}/ji/running/paused/{{id}}", _instruction(Engine.pause_running)),
+        web.delete(f"{p}/ji/running/paused/{{id}}", _instruction(Engine.resume_running)),
         web.delete(f"{p}/ji/crashed/{{id}}", restart_crashed),
         web.get(f"{p}/ji/{{id}}", get_job),
         web.post(f"{p}/ji/{{id}}", enqueue_from_history),
