@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=env("JQM_NODE_NAME"), help="node name [env JQM_NODE_NAME]")
     p.add_argument("--shutdown-grace", default=env("JQM_SHUTDOWN_GRACE"), help="seconds [env JQM_SHUTDOWN_GRACE]")
     p.add_argument("--kill-grace", default=env("JQM_KILL_GRACE", "10"), help="seconds [env JQM_KILL_GRACE]")
-    p.add_argument("--id-limit", default=env("JQM_ID_LIMIT", str(BLOCK_SIZE - 1)), help="[env JQM_ID_LIMIT]")
+    p.add_argument("--id-limit", default=env("JQM_ID_LIMIT", str(BLOCK_SIZE)), help="[env JQM_ID_LIMIT]")
     p.add_argument("--log-level", default=env("JQM_LOG_LEVEL", "INFO"), help="[env JQM_LOG_LEVEL]")
     p.add_argument("--peer-cidrs", default=env("JQM_PEER_CIDRS", ""), help="networks of peers [env JQM_PEER_CIDRS]")
     p.add_argument("--peers", default=env("JQM_PEERS", ""), help="peer IPv4 addresses [env JQM_PEERS]")
@@ -78,8 +78,8 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
     except ValueError as e:
         raise ConfigError("command line", "--ip", str(e)) from None
     id_limit = int(_number("--id-limit", args.id_limit, integer=True))
-    if not 0 < id_limit < BLOCK_SIZE:
-        raise ConfigError("command line", "--id-limit", f"must be between 1 and {BLOCK_SIZE - 1}")
+    if not 0 < id_limit <= BLOCK_SIZE:
+        raise ConfigError("command line", "--id-limit", f"must be between 1 and {BLOCK_SIZE}")
     try:
         peer_networks = parse_cidrs(args.peer_cidrs)
     except ValueError as e:

@@ -35,29 +35,30 @@ class IdsExhaustedError(Exception):
 class IdAllocator:
     """Hands out the IDs of one node's block, in order, never twice.
 
+    The first ID is the block's base (``n = 0``), as upstream restarts its sequence at the base.
     ``limit`` may be lowered below the block size (tests, early restarts); it may never exceed it,
-    otherwise IDs would collide with the next address's block. The first ID handed out is
-    ``base + 1``: ``n = 0`` would make the ID of node 0.0.0.1 equal to the block size itself, and
-    upstream sequences start at 1 too.
+    otherwise IDs would collide with the next address's block.
     """
 
     __slots__ = ("_base", "_limit", "_used")
 
-    def __init__(self, ip: str, limit: int = BLOCK_SIZE - 1) -> None:
-        if not 0 < limit < BLOCK_SIZE:
-            raise ValueError(f"the ID limit must be between 1 and {BLOCK_SIZE - 1}, got {limit}")
+    def __init__(self, ip: str, limit: int = BLOCK_SIZE) -> None:
+        if not 0 < limit <= BLOCK_SIZE:
+            raise ValueError(f"the ID limit must be between 1 and {BLOCK_SIZE}, got {limit}")
         self._base = id_base(ip)
         self._limit = limit
         self._used = 0
 
     def next_id(self) -> int:
         if self._used >= self._limit:
-            raise IdsExhaustedError(f"this node has handed out all of its {self._limit} job IDs and must be restarted")
+            raise IdsExhaustedError(
+                f"this node has handed out all of its {self._limit} job IDs and must be restarted"
+            )
         self._used += 1
-        return self._base + self._used
+        return self._base + self._used - 1
 
     def owns(self, job_id: int) -> bool:
-        return self._base < job_id <= self._base + self._used
+        return self._base <= job_id < self._base + self._used
 
     @property
     def used(self) -> int:

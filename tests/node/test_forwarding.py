@@ -66,7 +66,7 @@ def test_reads_through_a_non_owner(three_nodes: tuple[RunningNode, ...]) -> None
     assert same_answer(owner, other, "GET", f"/ws/simple/stderr?id={job_id}")[1] == b"err\n"
     files = json.loads(other.request("GET", f"/ws/client/ji/{job_id}/files", headers=JSON)[2])
     deliverable_id = files[0]["id"]
-    assert deliverable_id == id_base(owner.ip) + 1
+    assert deliverable_id == id_base(owner.ip)
     assert same_answer(owner, third, "GET", f"/ws/client/ji/files/{deliverable_id}")[1] == b"file\n"
     assert same_answer(owner, third, "GET", f"/ws/simple/file?id={deliverable_id}")[1] == b"file\n"
 

@@ -20,7 +20,7 @@ def test_ids_stay_below_2_pow_53() -> None:
 def test_allocator_counts_and_refuses_to_wrap() -> None:
     ids = IdAllocator("10.0.0.1", limit=3)
     issued = [ids.next_id() for _ in range(3)]
-    assert issued == [id_base("10.0.0.1") + n for n in (1, 2, 3)]
+    assert issued == [id_base("10.0.0.1") + n for n in (0, 1, 2)]
     assert (ids.used, ids.remaining, ids.capacity) == (3, 0, 3)
     with pytest.raises(IdsExhaustedError):
         ids.next_id()
@@ -29,16 +29,20 @@ def test_allocator_counts_and_refuses_to_wrap() -> None:
 
 def test_allocator_never_leaves_its_block() -> None:
     with pytest.raises(ValueError):
-        IdAllocator("10.0.0.1", limit=BLOCK_SIZE)
+        IdAllocator("10.0.0.1", limit=BLOCK_SIZE + 1)
     ids = IdAllocator("10.0.0.1")
-    assert ip_from_id(id_base("10.0.0.1") + ids.capacity) == "10.0.0.1"
+    assert ids.capacity == BLOCK_SIZE
+    assert ip_from_id(id_base("10.0.0.1") + ids.capacity - 1) == "10.0.0.1"
+    assert ip_from_id(id_base("10.0.0.1") + ids.capacity) == "10.0.0.2"
 
 
 def test_owns_only_issued_ids() -> None:
     ids = IdAllocator("127.0.0.2")
     first = ids.next_id()
+    assert first == id_base("127.0.0.2")
     assert ids.owns(first)
     assert not ids.owns(first + 1)
+    assert not ids.owns(first - 1)
     assert not ids.owns(id_base("127.0.0.3") + 1)
 
 

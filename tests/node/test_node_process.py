@@ -49,7 +49,7 @@ def test_upstream_descriptor_on_its_own_address(start_node: StartNode, tmp_path:
     assert (status, body) == (200, b"Pollers are polling - IP: 127.0.0.2")
     job_id = node.enqueue("DemoEcho")
     assert ip_from_id(job_id) == "127.0.0.2"
-    assert job_id == id_base("127.0.0.2") + 1
+    assert job_id == id_base("127.0.0.2")
     assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED"
     status, headers, body = node.request("GET", f"/ws/simple/stdout?id={job_id}")
     assert status == 200
@@ -184,7 +184,7 @@ def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> No
     )
     ok = node.enqueue("Report")
     assert node.wait_state(ok, "ENDED") == "ENDED"
-    deliverable_id = id_base("127.0.0.5") + 1
+    deliverable_id = id_base("127.0.0.5")
     status, headers, body = node.request("GET", f"/ws/simple/file?id={deliverable_id}")
     assert (status, body) == (200, b"data\n")
     assert headers["Content-Disposition"] == f"attachment; filename=Report.{deliverable_id}.csv"
@@ -231,8 +231,8 @@ def test_drain_refuses_new_jobs_and_lets_running_ones_finish(start_node: StartNo
         "ip": "127.0.0.1",
         "name": None,
         "idsUsed": 1,
-        "idCapacity": 999_999,
-        "idsRemaining": 999_998,
+        "idCapacity": 1_000_000,
+        "idsRemaining": 999_999,
         "draining": True,
         "stopping": False,
         "running": 0,
