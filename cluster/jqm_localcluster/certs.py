@@ -24,6 +24,7 @@ class Identity:
     cn: str
     orgs: tuple[str, ...] = ()
     sans: tuple[str, ...] = field(default=())
+    kubeconfig: bool = True  # client identities of the tools get one; servers and the API server do not
 
     @property
     def subject(self) -> str:
@@ -67,6 +68,8 @@ IDENTITIES = (
     Identity("controller-manager", "system:kube-controller-manager"),
     Identity("scheduler", "system:kube-scheduler"),
     Identity("kubelet", f"system:node:{layout.NODE_NAME}", orgs=("system:nodes",)),
+    Identity("kubelet-serving", f"system:node:{layout.NODE_NAME}", sans=(layout.BRIDGE_IP, layout.NODE_NAME)),
+    Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", orgs=("system:masters",), kubeconfig=False),
 )
 
 
@@ -147,7 +150,7 @@ def write_kubeconfigs(state: layout.StateDir, server: str) -> None:
     """(Re)write one kubeconfig per client identity; the server URL changes with the port."""
     ca = (state.pki / "ca.crt").read_bytes()
     for ident in IDENTITIES:
-        if ident.sans:
+        if ident.sans or not ident.kubeconfig:
             continue
         cert = (state.pki / f"{ident.name}.crt").read_bytes()
         key = (state.pki / f"{ident.name}.key").read_bytes()

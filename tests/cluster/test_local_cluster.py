@@ -73,7 +73,8 @@ def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "cfg"}, "data": {"greeting": "hello"}})
     core.create_namespaced_secret(namespace, {"metadata": {"name": "sec"}, "stringData": {"pw": "s3cret"}})
     script = (
-        "mkdir -p /tmp/www && cd /tmp/www && cat /etc/cfg/greeting > greeting && cat /etc/sec/pw > pw"
+        "echo starting web && mkdir -p /tmp/www && cd /tmp/www && cat /etc/cfg/greeting > greeting"
+        " && cat /etc/sec/pw > pw"
         " && echo -n $POD_IP > ip && hostname > hostname && ls /scratch > scratch"
         " && cat /var/run/secrets/kubernetes.io/serviceaccount/namespace > ns"
         " && exec python3 -m http.server 8080"
@@ -109,6 +110,7 @@ def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1
     assert status.ready and status.started and status.restart_count == 0 and status.state.running
     files = {f: http_get(f"http://{ip}:8080/{f}").strip() for f in ("greeting", "pw", "ip", "hostname", "ns")}
     assert files == {"greeting": "hello", "pw": "s3cret", "ip": ip, "hostname": "web", "ns": namespace}
+    assert "starting web" in core.read_namespaced_pod_log("web", namespace)  # API server -> kubelet log server
 
 
 def test_endpoint_slices_dns_and_load_balancer(
@@ -155,8 +157,7 @@ def test_endpoint_slices_dns_and_load_balancer(
     )
     core.create_namespaced_pod(namespace, probe)
     wait_for("resolver done", lambda: pod_phase(core, namespace, "resolver", "Succeeded"))
-    log_dir = next(layout.StateDir.default().pods.glob(f"{namespace}_resolver_*"))
-    assert (log_dir / "containers" / "main" / "0" / "output.log").read_text().strip() == str(addresses)
+    assert core.read_namespaced_pod_log("resolver", namespace).strip() == str(addresses)
 
 
 def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str) -> None:

@@ -52,3 +52,13 @@ def test_pod_status_fields_and_condition_transition_times() -> None:
     assert conditions["PodScheduled"]["lastTransitionTime"] == "T0"
     assert all(c["status"] == "True" for c in conditions.values())
     assert status["containerStatuses"][0]["ready"] is True
+
+
+def test_resumed_after_kubelet_restart_counts_a_restart() -> None:
+    running = {"restartCount": 2, "state": {"running": {}}, "lastState": {}}
+    r = ContainerRecord.resumed("c", "img", running)
+    assert r.restart_count == 3
+    assert r.last_state["terminated"]["reason"] == "Unknown"
+    waiting = {"restartCount": 1, "state": {"waiting": {}}, "lastState": {"terminated": {"exitCode": 1}}}
+    assert ContainerRecord.resumed("c", "img", waiting).restart_count == 1
+    assert ContainerRecord.resumed("c", "img", None).restart_count == 0

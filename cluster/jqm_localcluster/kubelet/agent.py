@@ -12,8 +12,8 @@ import aiohttp
 
 from jqm_localcluster import controlplane, layout, procs, relay
 from jqm_localcluster.api import Api, ApiError
-from jqm_localcluster.kubelet import network
-from jqm_localcluster.kubelet.node import NodeRegistration, resources
+from jqm_localcluster.kubelet import logs, network
+from jqm_localcluster.kubelet.node import KUBELET_PORT, NodeRegistration, resources
 from jqm_localcluster.kubelet.pod import NodeContext, PodWorker
 
 log = logging.getLogger("kubelet")
@@ -39,6 +39,12 @@ class Kubelet:
             worker.task.add_done_callback(lambda _t, uid=uid: self._done(uid))
         else:
             worker.update(pod)
+
+    def container_dir(self, namespace: str, name: str, container: str) -> Path | None:
+        for w in self.workers.values():
+            if (w.namespace, w.name) == (namespace, name) and any(r.name == container for r in w.init + w.main):
+                return w.dir / "containers" / container
+        return None
 
     def _done(self, uid: str) -> None:
         worker = self.workers.pop(uid, None)
@@ -117,6 +123,7 @@ async def main(state: layout.StateDir) -> None:
     node = NodeRegistration(api, layout.NODE_NAME, version)
     await node.register()
     kubelet = Kubelet(ctx, node)
+    log_server = await logs.serve(logs.app(kubelet.container_dir), layout.BRIDGE_IP, KUBELET_PORT, state.pki)
     log.info("node %s registered; API relay on %s:%d", layout.NODE_NAME, layout.BRIDGE_IP, ports.apiserver)
 
     stop = asyncio.Event()
@@ -131,4 +138,5 @@ async def main(state: layout.StateDir) -> None:
     await kubelet.shutdown()
     remove_host_paths(ctx.host_paths)
     relay_server.close()
+    await log_server.cleanup()
     await api.close()

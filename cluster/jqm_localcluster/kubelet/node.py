@@ -14,6 +14,7 @@ from jqm_localcluster.kubelet.status import now
 
 Obj = dict[str, Any]
 LEASE_SECONDS = 40
+KUBELET_PORT = 10250  # the log server, on the bridge address
 MAX_PODS = 110
 
 
@@ -72,7 +73,7 @@ def node_status(name: str, version: str, ready: bool, since: str) -> Obj:
         "allocatable": resources(),
         "conditions": conditions,
         "addresses": [{"type": "InternalIP", "address": layout.BRIDGE_IP}, {"type": "Hostname", "address": name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
         "nodeInfo": {
             "machineID": "",
             "systemUUID": "",

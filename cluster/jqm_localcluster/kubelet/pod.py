@@ -57,10 +57,10 @@ class PodWorker:
         self.removed = False  # the pod object is gone from the API
         self.terminating = asyncio.Event()
         self.changed = asyncio.Event()
-        old = {s["name"]: s.get("restartCount", 0) for s in pod.get("status", {}).get("containerStatuses", [])}
+        old = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses", [])}
         spec = pod["spec"]
         self.init = [ContainerRecord(c["name"], c["image"]) for c in spec.get("initContainers", [])]
-        self.main = [ContainerRecord(c["name"], c["image"], old.get(c["name"], 0)) for c in spec["containers"]]
+        self.main = [ContainerRecord.resumed(c["name"], c["image"], old.get(c["name"])) for c in spec["containers"]]
         self.processes: dict[str, Process] = {}
         self.lookups: dict[tuple[str, str], dict[str, str]] = {}
         self.tokens: dict[tuple[str | None, int], str] = {}

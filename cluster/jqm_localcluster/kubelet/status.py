@@ -28,6 +28,20 @@ class ContainerRecord:
     done: bool = False  # terminated and will not be restarted
     exit_code: int | None = None
 
+    @classmethod
+    def resumed(cls, name: str, image: str, previous: Obj | None) -> ContainerRecord:
+        """The record of a container a previous kubelet ran: like after a node reboot, a container
+        that was running counts a restart and its last state is an unknown termination."""
+        record = cls(name, image)
+        if previous is None:
+            return record
+        record.restart_count = previous.get("restartCount", 0)
+        record.last_state = previous.get("lastState") or {}
+        if "running" in previous.get("state", {}):
+            record.restart_count += 1
+            record.last_state = {"terminated": {"exitCode": 255, "reason": "Unknown", "finishedAt": now()}}
+        return record
+
     def running(self, container_id: str) -> None:
         self.container_id = container_id
         self.state = {"running": {"startedAt": now()}}
