@@ -117,6 +117,17 @@ class KubeClusterApi:
             raise
         return True
 
+    def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
+        body = self._custom.get_namespaced_custom_object_status(
+            group=c.GROUP,
+            version=c.VERSION,
+            namespace=namespace,
+            plural=c.PLURAL,
+            name=name,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+        return dict(body.get("status") or {})
+
     def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self._custom.patch_namespaced_custom_object_status(
             group=c.GROUP,

@@ -29,6 +29,9 @@ class ClusterApi(Protocol):
     def evict_pod(self, *, namespace: str, name: str, uid: str) -> bool:
         """Evicts through the Eviction API (PDB enforced); False when the budget refuses it now."""
 
+    def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
+        """A JqmCluster's status as stored now (not as last seen by a watch); empty when unset."""
+
     def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """JSON merge patch of a JqmCluster's status subresource (None values delete keys)."""
 

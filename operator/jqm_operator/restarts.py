@@ -2,7 +2,9 @@
 
 Order matters for crash safety: a drain is written to the status *before* the node is asked to drain, and
 an eviction is recorded right after it succeeds. Whatever point an operator restart interrupts, the next
-tick finds the record (or a node reporting ``draining``) and carries on instead of starting over.
+tick finds the record (or a node reporting ``draining``) and carries on instead of starting over. The
+record is read fresh from the API server at every tick, not from the watched body, so a tick never acts
+on a status older than the previous tick's own write.
 """
 
 from __future__ import annotations
@@ -81,10 +83,10 @@ def run_cycle(
     nodes: NodeApi,
     owner: Owner,
     spec: ClusterSpec,
-    id_status: Mapping[str, Any],
     now: datetime,
 ) -> Cycle:
-    """One tick for one cluster; ``id_status`` is the current ``status.idLimit``."""
+    """One tick for one cluster."""
+    id_status = api.get_cluster_status(namespace=owner.namespace, name=owner.name).get("idLimit") or {}
     observed = observe(api=api, nodes=nodes, owner=owner)
     state = r.DrainState.from_status(id_status.get("drain"))
     decision = r.decide(

@@ -19,6 +19,7 @@ class FakeClusterApi:
         self.status_patches: list[dict[str, Any]] = []
         self.evictions: list[str] = []
         self.refuse_eviction = False
+        self.cluster_status: dict[str, Any] = {}
 
     def apply(self, manifest: Mapping[str, Any]) -> None:
         meta = manifest["metadata"]
@@ -51,9 +52,24 @@ class FakeClusterApi:
                 pod["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
         return True
 
+    def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.cluster_status)
+
     def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self.calls.append(("status", name))
         self.status_patches.append(copy.deepcopy(dict(status)))
+        _merge(self.cluster_status, status)
+
+
+def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
+    """JSON merge patch (RFC 7386), as the API server applies it: None deletes, mappings merge."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
 
 
 class FakeNodeApi:

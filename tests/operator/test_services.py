@@ -105,7 +105,7 @@ def test_observe_reads_pods_and_node_status() -> None:
 def test_full_restart_cycle_with_a_low_absolute_threshold() -> None:
     api, nodes = cluster(25, 3)
     # 1. past 20 IDs: the drain is recorded, then requested, and an Event says so.
-    first = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status={}, now=NOW)
+    first = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
     assert first.decision.action == r.START_DRAIN
     assert api.calls[-1] == ("status", "demo") and nodes.drains == ["demo-0"]
     recorded = api.status_patches[-1]["idLimit"]
@@ -116,13 +116,11 @@ def test_full_restart_cycle_with_a_low_absolute_threshold() -> None:
     nodes.statuses["demo-0"]["running"] = 1
     nodes.statuses["demo-1"]["idsUsed"] = 30
     api.pods[0]["status"]["conditions"][0]["status"] = "False"
-    waiting = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status=recorded, now=NOW + timedelta(seconds=5))
+    waiting = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=5))
     assert waiting.decision.action == r.WAIT_DRAIN and nodes.drains == ["demo-0"]
     # 3. drained: the pod is evicted, the restart counted.
     nodes.statuses["demo-0"]["running"] = 0
-    evicting = run_cycle(
-        api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status=recorded, now=NOW + timedelta(seconds=10)
-    )
+    evicting = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=10))
     assert evicting.decision.action == r.EVICT and api.evictions == ["demo-0"]
     recorded = api.status_patches[-1]["idLimit"]
     assert recorded["drain"]["evicted"] is True and recorded["restarts"] == 1
@@ -132,11 +130,10 @@ def test_full_restart_cycle_with_a_low_absolute_threshold() -> None:
     api.pods = [p for p in api.pods if p["metadata"]["name"] != "demo-0"]
     api.pods.append(pod("demo-2", ip="10.1.0.3"))
     nodes.statuses["demo-2"] = node_status(used=0)
-    done = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status=recorded, now=NOW + timedelta(seconds=20))
+    done = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=20))
     assert done.decision.action == r.FINISH and api.status_patches[-1]["idLimit"]["drain"] is None
-    following = run_cycle(
-        api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status={"restarts": 1}, now=NOW + timedelta(seconds=30)
-    )
+    assert "drain" not in api.cluster_status["idLimit"] and api.cluster_status["idLimit"]["restarts"] == 1
+    following = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=30))
     assert following.decision.action == r.START_DRAIN and nodes.drains == ["demo-0", "demo-1"]
 
 
@@ -144,16 +141,21 @@ def test_eviction_refused_by_the_budget_keeps_the_record() -> None:
     api, nodes = cluster(25, 3)
     nodes.statuses["demo-0"]["draining"] = True
     api.refuse_eviction = True
-    state = r.DrainState(pod="demo-0", pod_uid="uid-demo-0", started_at=NOW).to_status()
-    cycle = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status={"drain": state}, now=NOW)
+    api.cluster_status = {
+        "idLimit": {"drain": r.DrainState(pod="demo-0", pod_uid="uid-demo-0", started_at=NOW).to_status()}
+    }
+    cycle = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
     assert cycle.decision.action == r.EVICT
     assert api.status_patches == [] and [n.reason for n in cycle.notes] == ["EvictionBlocked"]
+    assert api.cluster_status["idLimit"]["drain"]["pod"] == "demo-0"
 
 
 def test_unreachable_node_at_drain_time_is_retried() -> None:
     api, nodes = cluster(25, 3)
-    state = r.DrainState(pod="demo-0", pod_uid="uid-demo-0", started_at=NOW).to_status()
-    unsent = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status={"drain": state}, now=NOW)
+    api.cluster_status = {
+        "idLimit": {"drain": r.DrainState(pod="demo-0", pod_uid="uid-demo-0", started_at=NOW).to_status()}
+    }
+    unsent = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
     assert unsent.decision.action == r.RESEND_DRAIN and nodes.drains == ["demo-0"]
     assert api.status_patches == []  # resending changes no record
 
@@ -161,6 +163,6 @@ def test_unreachable_node_at_drain_time_is_retried() -> None:
 def test_adopted_drain_is_recorded_once() -> None:
     api, nodes = cluster(5, 3)
     nodes.statuses["demo-0"] |= {"draining": True, "running": 2}
-    cycle = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, id_status={}, now=NOW)
+    cycle = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
     assert cycle.decision.reason == "DrainAdopted"
     assert api.status_patches[-1]["idLimit"]["drain"]["pod"] == "demo-0" and nodes.drains == []

@@ -20,9 +20,7 @@ from jqm_operator.restarts import run_cycle
 
 
 @kopf.timer(*RESOURCE, interval=CONFIG.idlimit_seconds, retries=5, backoff=10)
-def jqmcluster_idlimit(
-    *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any
-) -> None:
+def jqmcluster_idlimit(*, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any) -> None:
     """Observe the nodes, take the one restart step due now, record it."""
     try:
         cycle = run_cycle(
@@ -30,7 +28,6 @@ def jqmcluster_idlimit(
             nodes=memo.node_api,
             owner=owner_of(body),
             spec=parse_spec(body.get("spec")),
-            id_status=dict(status.get("idLimit") or {}),
             now=datetime.now(UTC),
         )
     except ApiException as e:
