@@ -7,13 +7,10 @@ its ``/node/status`` and ``/node/drain`` from a stand-in HTTP server on that loo
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -142,53 +139,6 @@ def _gone(api: client.ApiClient, namespace: str, name: str) -> bool:
     except ApiException as e:
         return e.status == 404
     return False
-
-
-class StandInNode(BaseHTTPRequestHandler):
-    """Answers /node/status from ``server.state`` and flips ``draining`` on POST /node/drain."""
-
-    server: Any
-
-    def do_GET(self) -> None:
-        self._answer(200, self.server.state)
-
-    def do_POST(self) -> None:
-        self.server.state["draining"] = True
-        self.server.drains += 1
-        self._answer(202, self.server.state)
-
-    def _answer(self, code: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def stand_in_node() -> Iterator[ThreadingHTTPServer]:
-    ip = f"127.0.{random.randint(1, 254)}.{random.randint(2, 254)}"
-    server = ThreadingHTTPServer((ip, 1789), StandInNode)
-    server.state = {
-        "ip": ip,
-        "name": "n",
-        "idsUsed": 25,
-        "idCapacity": 1_000_000,
-        "idsRemaining": 999_975,
-        "draining": False,
-        "running": 1,
-        "queued": 0,
-    }
-    server.drains = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def mark_running(api: client.ApiClient, namespace: str, name: str, ip: str) -> None:

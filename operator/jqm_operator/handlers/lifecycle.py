@@ -40,7 +40,7 @@ def apply_settings(*, settings: kopf.OperatorSettings, config: OperatorConfig) -
     settings.persistence.finalizer = c.FINALIZER
     settings.posting.level = logging.WARNING  # only kopf's own log lines; kopf.event() is never filtered
     settings.posting.reporting_component = c.MANAGED_BY
-    settings.batching.error_delays = (1, 5, 15, 30, 60)
+    settings.queueing.error_delays = (1, 5, 15, 30, 60)
     settings.peering.stealth = True
     # One ClusterKopfPeering serves both cluster-wide and namespaced installs (the chart creates it).
     settings.peering.clusterwide = True
