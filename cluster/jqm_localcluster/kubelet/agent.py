@@ -12,7 +12,7 @@ import aiohttp
 
 from jqm_localcluster import controlplane, layout, procs, relay
 from jqm_localcluster.api import Api, ApiError
-from jqm_localcluster.kubelet import logs, network
+from jqm_localcluster.kubelet import events, logs, network
 from jqm_localcluster.kubelet.node import KUBELET_PORT, NodeRegistration, resources
 from jqm_localcluster.kubelet.pod import NodeContext, PodWorker
 
@@ -119,6 +119,7 @@ async def main(state: layout.StateDir) -> None:
         allocatable=resources(),
         host_paths=set(),
         cgroup=state.cgroup,
+        events=events.Recorder(api),
     )
     node = NodeRegistration(api, layout.NODE_NAME, version)
     await node.register()

@@ -17,6 +17,7 @@ from jqm_localcluster import procs
 from jqm_localcluster.api import Api, ApiError
 from jqm_localcluster.kubelet import images, network, probes, volumes
 from jqm_localcluster.kubelet.env import MissingReference, container_env, expand, referenced_objects, service_env
+from jqm_localcluster.kubelet.events import Recorder
 from jqm_localcluster.kubelet.process import Process, ProcessSpec
 from jqm_localcluster.kubelet.status import ContainerRecord, now, pod_status
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
+CONFIG_RETRY_START, CONFIG_RETRY_MAX = 1.0, 60.0  # missing ConfigMap/Secret, unknown image
 REFRESH_SECONDS = 30.0
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -41,6 +43,7 @@ class NodeContext:
     allocatable: dict[str, str]
     host_paths: set[Path]  # mount points created on the host, removed when the kubelet stops
     cgroup: str  # the cluster's cgroup group (procs.cgroup_dir)
+    events: Recorder
 
 
 class PodWorker:
@@ -286,22 +289,25 @@ class PodWorker:
         policy = self.pod["spec"].get("restartPolicy", "Always")
         if init and policy == "Always":
             policy = "OnFailure"  # init containers are never restarted after success
-        backoff = BACKOFF_START
+        backoff, config_retry = BACKOFF_START, CONFIG_RETRY_START
         while not self.terminating.is_set():
             try:
                 spec = self._process_spec(container)
             except (MissingReference, images.UnknownImage, ValueError) as exc:
                 reason = "ErrImageNeverPull" if isinstance(exc, images.UnknownImage) else "CreateContainerConfigError"
                 record.waiting(reason, str(exc))
+                self.ctx.events.record(self.pod, container["name"], "Failed", f"{reason}: {exc}", warning=True)
                 self.changed.set()
-                if await self._wait_terminating(2.0):
+                if await self._wait_terminating(config_retry):
                     return
+                config_retry = min(config_retry * 2, CONFIG_RETRY_MAX)
                 continue
             run_dir = self.dir / "containers" / container["name"] / str(record.restart_count)
             cgroup = procs.cgroup_dir(self.ctx.cgroup, "pods", self.uid, container["name"])
             proc = await Process.start(spec, self.netns, run_dir, cgroup)
             self.processes[container["name"]] = proc
             record.running(f"jqm://{self.uid}/{container['name']}/{record.restart_count}")
+            self.ctx.events.record(self.pod, container["name"], "Started", f"Started container {container['name']}")
             self.changed.set()
             started_at = time.monotonic()
             probers = [] if init else [asyncio.create_task(self._probe_loop(container, record, proc))]
@@ -324,6 +330,9 @@ class PodWorker:
                 backoff = BACKOFF_START
             record.restart_count += 1
             record.waiting("CrashLoopBackOff", f"back-off {backoff:.0f}s restarting failed container")
+            self.ctx.events.record(
+                self.pod, container["name"], "BackOff", f"Back-off {backoff:.0f}s restarting failed container", True
+            )
             self.changed.set()
             log.info(
                 "pod %s: container %s exited %d; restart in %.0f s", self.key, container["name"], exit_code, backoff
@@ -343,6 +352,7 @@ class PodWorker:
         startup, readiness, liveness = (container.get(k) for k in ("startupProbe", "readinessProbe", "livenessProbe"))
         if startup and not await self._startup(startup, container, proc):
             log.info("pod %s: container %s failed its startup probe; killing", self.key, container["name"])
+            self.ctx.events.record(self.pod, container["name"], "Unhealthy", "Startup probe failed", warning=True)
             await proc.stop(self._grace())
             return
         record.started = True
@@ -372,6 +382,10 @@ class PodWorker:
         counter = probes.Thresholds.of(probe)
         while True:
             result = counter.record(await probes.check(probe, container, self.ip or "", proc.pid))
+            if result is False and (kind == "liveness" or record.ready):
+                self.ctx.events.record(
+                    self.pod, container["name"], "Unhealthy", f"{kind.capitalize()} probe failed", True
+                )
             if kind == "readiness" and result is not None and result != record.ready:
                 record.ready = result
                 self.changed.set()
@@ -385,6 +399,8 @@ class PodWorker:
     async def _stop_all(self, grace: float) -> None:
         """SIGTERM every running container, SIGKILL after the grace period (all in parallel)."""
         running = list(self.processes.items())
+        for name, _ in running:
+            self.ctx.events.record(self.pod, name, "Killing", f"Stopping container {name}")
         codes = await asyncio.gather(*(p.stop(grace) for _, p in running))
         records = {r.name: r for r in self.init + self.main}
         for (name, _), code in zip(running, codes, strict=True):
