@@ -1,0 +1,60 @@
+"""The kind path of the end-to-end suite (``--cluster=kind``): for machines with Docker.
+
+Creates a kind cluster, builds both images from their Dockerfiles, loads them into the cluster and
+installs the chart. Services are reached through their node port on the kind node's address, where
+kube-proxy balances connections as a cloud load balancer would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER_NAME = "jqm-e2e"
+NODE_IMAGE = "jqm-node:e2e"
+OPERATOR_IMAGE = "jqm-operator:e2e"
+RELEASE, NAMESPACE = "jqm-operator", "jqm-system"
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in ("docker", "kind", "helm", "kubectl") if shutil.which(tool) is None]
+
+
+def _run(*command: str, timeout: float = 900) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=timeout, cwd=REPO).stdout
+
+
+@contextlib.contextmanager
+def kind_cluster(workdir: Path) -> Iterator[Path]:
+    """A kind cluster with both images loaded and the operator chart installed; deleted afterwards."""
+    kubeconfig = workdir / "kubeconfig"
+    _run("kind", "create", "cluster", "--name", CLUSTER_NAME, "--kubeconfig", str(kubeconfig), "--wait", "180s")
+    try:
+        _run("docker", "build", "-f", "node/Dockerfile", "-t", NODE_IMAGE, ".")
+        _run("docker", "build", "-f", "operator/Dockerfile", "-t", OPERATOR_IMAGE, ".")
+        _run("kind", "load", "docker-image", NODE_IMAGE, OPERATOR_IMAGE, "--name", CLUSTER_NAME)
+        repository, tag = OPERATOR_IMAGE.split(":")
+        _run(
+            "helm", "upgrade", "--install", RELEASE, "charts/jqm-operator", "--kubeconfig", str(kubeconfig),
+            "--namespace", NAMESPACE, "--create-namespace", "--wait", "--timeout", "300s",
+            "--set", f"image.repository={repository}", "--set", f"image.tag={tag}", "--set", "image.pullPolicy=Never",
+        )  # fmt: skip
+        yield kubeconfig
+    finally:
+        _run("kind", "delete", "cluster", "--name", CLUSTER_NAME)
+
+
+def service_url(kubeconfig: Path, namespace: str, name: str) -> str:
+    """``http://<kind node address>:<node port>`` of a Service of type LoadBalancer or NodePort."""
+    service = json.loads(
+        _run("kubectl", "--kubeconfig", str(kubeconfig), "get", "service", "-n", namespace, name, "-o", "json")
+    )
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    nodes = json.loads(_run("kubectl", "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"))
+    address = next(a["address"] for a in nodes["items"][0]["status"]["addresses"] if a["type"] == "InternalIP")
+    return f"http://{address}:{node_port}"
