@@ -17,6 +17,7 @@ from jqm_localcluster.catalog import Catalog
 log = logging.getLogger("lb")
 Obj = dict[str, Any]
 MAX_BALANCERS = 100
+CONNECT_ATTEMPTS = 3  # backends tried per client connection (one that just died is skipped)
 
 
 def ready_backends(slices: list[Obj], port_name: str | None) -> list[relay.Backend]:
@@ -109,7 +110,7 @@ class LoadBalancers:
         for port, spec in ports.items():
             if port not in balancer.listeners:
                 rr = RoundRobin()
-                server = await relay.serve(balancer.ip, port, rr.pick)
+                server = await relay.serve(balancer.ip, port, rr.pick, attempts=CONNECT_ATTEMPTS)
                 balancer.listeners[port] = (server, rr)
                 log.info("%s: listening on %s:%d", key, balancer.ip, port)
             rr = balancer.listeners[port][1]

@@ -32,20 +32,27 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-def handler(pick: Callable[[], Backend | None]) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
-    """A connection handler relaying to pick(); the client is closed when there is no backend."""
+def handler(
+    pick: Callable[[], Backend | None], attempts: int = 1
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+    """A connection handler relaying to pick(); a backend that refuses the connection is skipped for the
+    next one (up to `attempts` backends); the client is closed when none answers."""
 
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        backend = pick()
-        if backend is None:
+        upstream = None
+        for _ in range(attempts):
+            backend = pick()
+            if backend is None:
+                break
+            try:
+                upstream = await asyncio.wait_for(asyncio.open_connection(*backend), CONNECT_TIMEOUT)
+                break
+            except (OSError, TimeoutError) as exc:
+                log.warning("relay to %s:%d failed: %s", *backend, exc)
+        if upstream is None:
             await _close(client_w)
             return
-        try:
-            up_r, up_w = await asyncio.wait_for(asyncio.open_connection(*backend), CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            log.warning("relay to %s:%d failed: %s", *backend, exc)
-            await _close(client_w)
-            return
+        up_r, up_w = upstream
         try:
             await asyncio.gather(_pipe(client_r, up_w), _pipe(up_r, client_w))
         finally:
@@ -55,5 +62,5 @@ def handler(pick: Callable[[], Backend | None]) -> Callable[[asyncio.StreamReade
     return handle
 
 
-async def serve(host: str, port: int, pick: Callable[[], Backend | None]) -> asyncio.Server:
-    return await asyncio.start_server(handler(pick), host, port, reuse_address=True)
+async def serve(host: str, port: int, pick: Callable[[], Backend | None], attempts: int = 1) -> asyncio.Server:
+    return await asyncio.start_server(handler(pick, attempts), host, port, reuse_address=True)
