@@ -67,7 +67,7 @@ def observe(*, api: ClusterApi, nodes: NodeApi, owner: Owner) -> list[r.NodeObse
     return observations
 
 
-def _disruptions_allowed(api: ClusterApi, owner: Owner) -> int | None:
+def _disruptions_allowed(*, api: ClusterApi, owner: Owner) -> int | None:
     pdb = api.get(kind="PodDisruptionBudget", namespace=owner.namespace, name=child_names(owner.name)["pdb"])
     if not pdb:
         return None
@@ -93,7 +93,7 @@ def run_cycle(
         policy=spec.id_limit,
         nodes=observed,
         state=state,
-        disruptions_allowed=_disruptions_allowed(api, owner),
+        disruptions_allowed=_disruptions_allowed(api=api, owner=owner),
         desired_replicas=spec.replicas,
         now=now,
     )

@@ -19,7 +19,7 @@ def owner_of(body: kopf.Body) -> Owner:
     return Owner(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"])
 
 
-def post(body: kopf.Body, notes: Iterable[Note], logger: Any) -> None:
+def post(*, body: kopf.Body, notes: Iterable[Note], logger: Any) -> None:
     """Each note becomes a Kubernetes Event on the JqmCluster and a log line saying the same."""
     for note in notes:
         kopf.event(body, type=note.type, reason=note.reason, message=note.message)

@@ -32,7 +32,7 @@ def jqmcluster_idlimit(*, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, l
         )
     except ApiException as e:
         raise kopf.TemporaryError(f"ID-limit check failed: {e.status} {e.reason}", delay=10) from e
-    post(body, cycle.notes, logger)
+    post(body=body, notes=cycle.notes, logger=logger)
     if cycle.decision.action == r.BLOCKED:
         logger.info(cycle.decision.message)
     patch.status.update(cycle.status)

@@ -10,6 +10,7 @@ drifted or deleted child is put back within one interval.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,9 +37,9 @@ def _reconcile(*, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: 
             api=memo.cluster_api, owner=owner, spec=spec, previous_checksum=status.get("configChecksum")
         )
         checksum = applied.checksum
-        post(body, applied.notes, logger)
+        post(body=body, notes=applied.notes, logger=logger)
     except ApiException as e:
-        error = f"applying the children failed: {e.status} {e.reason}"
+        error = f"applying the children failed: {_explain(e)}"
     patch.status.update(
         workload_status(
             api=memo.cluster_api,
@@ -54,6 +55,15 @@ def _reconcile(*, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: 
     if error:
         kopf.event(body, type="Warning", reason="ApplyFailed", message=error)
         raise kopf.TemporaryError(error, delay=BACKOFF)
+
+
+def _explain(error: ApiException) -> str:
+    """The API server's own message (e.g. which field of the Deployment is invalid), else the status."""
+    try:
+        message = json.loads(error.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return f"{error.status} {message or error.reason}"
 
 
 @kopf.on.create(*RESOURCE, retries=RETRIES, backoff=BACKOFF)
