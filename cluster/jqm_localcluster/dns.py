@@ -1,6 +1,6 @@
-"""Cluster DNS for pods, on the bridge address (UDP 53): <svc>.<ns>.svc.cluster.local and
-<hostname>.<svc>.<ns>.svc.cluster.local answer the ready endpoint addresses of the Service (there is no
-service proxy, so ClusterIP Services resolve like headless ones). Any other name is NXDOMAIN at once:
+"""Cluster DNS for pods, on the bridge address (UDP 53): <svc>.<ns>.svc.cluster.local answers the
+Service's cluster IP, or for a headless Service its ready endpoint addresses;
+<hostname>.<svc>.<ns>.svc.cluster.local answers that endpoint. Any other name is NXDOMAIN at once:
 nothing is forwarded anywhere."""
 
 from __future__ import annotations
@@ -91,8 +91,11 @@ def resolve(name: str, services: Mapping[str, Obj], slices_of: Callable[[str], l
     svc = services.get(f"{ns}/{svc_name}")
     if svc is None:
         return None
-    unready = bool(svc.get("spec", {}).get("publishNotReadyAddresses"))
-    addresses = endpoint_addresses(slices_of(f"{ns}/{svc_name}"), hostname, unready)
+    spec = svc.get("spec", {})
+    cluster_ip = spec.get("clusterIP")
+    if hostname is None and cluster_ip and cluster_ip != "None":
+        return [cluster_ip]
+    addresses = endpoint_addresses(slices_of(f"{ns}/{svc_name}"), hostname, bool(spec.get("publishNotReadyAddresses")))
     return None if hostname is not None and not addresses else addresses
 
 

@@ -9,7 +9,11 @@ def query(name: str, qtype: int = dns.TYPE_A, qid: int = 0x1234) -> bytes:
     return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack("!HH", qtype, 1)
 
 
-SERVICES = {"default/demo-peers": {"spec": {"clusterIP": "None", "publishNotReadyAddresses": True}}, "default/web": {}}
+SERVICES = {
+    "default/demo-peers": {"spec": {"clusterIP": "None", "publishNotReadyAddresses": True}},
+    "default/web": {"spec": {"clusterIP": "None"}},
+    "default/api": {"spec": {"clusterIP": "10.96.0.20"}},
+}
 SLICES = {
     "default/demo-peers": [
         {
@@ -39,6 +43,7 @@ def test_resolve_services_hostnames_and_unknown_names() -> None:
     assert resolve("demo-peers.default.svc.cluster.local") == ["10.244.0.2", "10.244.0.3"]
     assert resolve("n1.demo-peers.default.svc.cluster.local") == ["10.244.0.3"]
     assert resolve("web.default.svc.cluster.local") == []  # exists, nothing ready: NODATA
+    assert resolve("api.default.svc.cluster.local") == ["10.96.0.20"]
     assert resolve("nope.default.svc.cluster.local") is None
     assert resolve("example.com") is None
 

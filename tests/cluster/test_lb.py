@@ -1,4 +1,4 @@
-from jqm_localcluster import lb
+from jqm_localcluster import clusterip, lb
 
 
 def slice_(endpoints: list[dict], ports: list[dict] | None = None, family: str = "IPv4") -> dict:
@@ -33,3 +33,16 @@ def test_allocate_ip_keeps_current_address_when_free() -> None:
     assert lb.allocate_ip("127.0.0.105", {"127.0.0.100"}) == "127.0.0.105"
     assert lb.allocate_ip("127.0.0.100", {"127.0.0.100"}) == "127.0.0.101"
     assert lb.allocate_ip("192.0.2.1", set()) == "127.0.0.100"  # not one of ours
+
+
+def test_cluster_ip_listeners_for_every_tcp_port_of_non_headless_services() -> None:
+    services = {
+        "ns/web": {
+            "spec": {"clusterIP": "10.96.0.9", "ports": [{"name": "http", "port": 80}, {"port": 53, "protocol": "UDP"}]}
+        },
+        "ns/peers": {"spec": {"clusterIP": "None", "ports": [{"port": 1789}]}},
+        "ns/ext": {"spec": {"type": "ExternalName", "externalName": "example.org"}},
+    }
+    slices = {"ns/web": [slice_([ep("10.244.0.2", ready=True)], ports=[{"name": "http", "port": 8080}])]}
+    got = clusterip.wanted_listeners(services, lambda key: slices.get(key, []))
+    assert got == {("10.96.0.9", 80): [("10.244.0.2", 8080)]}

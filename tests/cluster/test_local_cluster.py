@@ -141,7 +141,7 @@ def test_endpoint_slices_dns_and_load_balancer(
         eps = [e for s in slices.items for e in s.endpoints or [] if e.conditions.ready]
         return sorted(e.addresses[0] for e in eps) if len(eps) == 2 else []
 
-    addresses = wait_for("two ready endpoints", ready_endpoints)
+    wait_for("two ready endpoints", ready_endpoints)
     ingress = wait_for(
         "LB address", lambda: core.read_namespaced_service("web", namespace).status.load_balancer.ingress
     )
@@ -150,14 +150,19 @@ def test_endpoint_slices_dns_and_load_balancer(
     seen = [http_get(f"http://{lb_ip}:8080/").strip() for _ in range(4)]
     assert len(set(seen)) == 2 and seen[0] == seen[2] and seen[1] == seen[3]  # round-robin per connection
 
-    probe = busybox_pod(
-        "resolver",
-        "exec python3 -c 'import socket; print(sorted({a[4][0] for a in socket.getaddrinfo(\"web\", 80)}))'",
-        restartPolicy="Never",
+    cluster_ip = core.read_namespaced_service("web", namespace).spec.cluster_ip
+    assert http_get(f"http://{cluster_ip}:8080/").strip() in seen  # the host holds the cluster IPs
+
+    script = (
+        "import socket, urllib.request; print(socket.gethostbyname('web'));"
+        " print(urllib.request.urlopen('http://web:8080/', timeout=5).read().decode().strip())"
     )
-    core.create_namespaced_pod(namespace, probe)
-    wait_for("resolver done", lambda: pod_phase(core, namespace, "resolver", "Succeeded"))
-    assert core.read_namespaced_pod_log("resolver", namespace).strip() == str(addresses)
+    client_pod = busybox_pod("client", f'exec python3 -c "{script}"', restartPolicy="Never")
+    core.create_namespaced_pod(namespace, client_pod)
+    wait_for("client done", lambda: pod_phase(core, namespace, "client", "Succeeded"))
+    resolved, answer = core.read_namespaced_pod_log("client", namespace).split()
+    assert resolved == cluster_ip  # cluster DNS
+    assert answer in seen  # pod -> cluster IP -> a ready endpoint
 
 
 def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str) -> None:

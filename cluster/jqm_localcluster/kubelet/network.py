@@ -90,8 +90,9 @@ def etc_files(ip: str, hostname: str, namespace: str) -> dict[str, str]:
 
 
 async def setup_pod(ns: str, ip: str, hostname: str, namespace: str) -> None:
-    """Namespace `ns` with lo and eth0=ip/24, its host end on the bridge. No default route: a pod reaches
-    the pod network only (the host at the bridge address, other pods); anything else fails at once."""
+    """Namespace `ns` with lo and eth0=ip/24, its host end on the bridge, and the service range routed to
+    the bridge (the host holds the cluster IPs). No default route: a pod reaches the host and other pods
+    only; anything else fails at once."""
     host_if = "vjqm" + ip.rsplit(".", 1)[1]
     await teardown_pod(ns)
     etc = ETC_NETNS / ns
@@ -104,6 +105,7 @@ async def setup_pod(ns: str, ip: str, hostname: str, namespace: str) -> None:
     await _aip("-n", ns, "addr", "add", f"{ip}/{PREFIX_LEN}", "dev", "eth0")
     await _aip("-n", ns, "link", "set", "lo", "up")
     await _aip("-n", ns, "link", "set", "eth0", "up")
+    await _aip("-n", ns, "route", "add", layout.SERVICE_CIDR, "via", layout.BRIDGE_IP)
 
 
 async def teardown_pod(ns: str) -> None:
