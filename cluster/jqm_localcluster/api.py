@@ -70,9 +70,6 @@ class Api:
     async def merge_patch(self, path: str, body: Obj) -> Obj:
         return await self.request("PATCH", path, body, content_type="application/merge-patch+json")
 
-    async def put(self, path: str, body: Obj) -> Obj:
-        return await self.request("PUT", path, body)
-
     async def delete(self, path: str, body: Obj | None = None) -> Obj:
         return await self.request("DELETE", path, body)
 

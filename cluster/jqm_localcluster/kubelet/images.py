@@ -66,7 +66,7 @@ def _env_pairs(rest: str) -> list[tuple[str, str]]:
     words = shlex.split(rest)
     if words and "=" not in words[0]:
         return [(words[0], " ".join(words[1:]))]
-    return [tuple(w.split("=", 1)) for w in words]  # type: ignore[misc]
+    return [(key, value) for key, _, value in (w.partition("=") for w in words)]
 
 
 def parse_dockerfile(text: str) -> ImageConfig:
