@@ -1,7 +1,8 @@
 """Access to a real API server for the integration tests, or a clear reason to skip.
 
-The cluster is whatever ``$JQM_TEST_KUBECONFIG``, else ``$KUBECONFIG``, else ~/.kube/config points at
-(the local control plane of ``make cluster-up`` writes one). Each test gets its own namespace.
+The cluster is whatever ``$JQM_TEST_KUBECONFIG``, else ``$KUBECONFIG``, else the local cluster of
+``make cluster-up`` (``.state/cluster/kubeconfig``), else ~/.kube/config points at. Each test gets its
+own namespace.
 """
 
 from __future__ import annotations
@@ -43,6 +44,42 @@ def connect() -> tuple[client.ApiClient | None, str]:
         return None, f"cluster of {path} unreachable: {e}"
     os.environ["KUBECONFIG"] = str(path)  # for the operator under test, which loads the default config
     return api, ""
+
+
+def operator_args(api: client.ApiClient, namespace: str) -> list[str]:
+    """``kopf run`` arguments for the operator under test, serving ``namespace`` only.
+
+    If a jqm-operator already runs in the cluster (a ClusterKopfPeering with live records), the test
+    operator joins that peering with the highest priority: the installed one pauses for the test's
+    duration instead of racing it, and resumes when the test operator exits. Otherwise it runs unpeered.
+    """
+    base = ["run", "--namespace", namespace, "-m", "jqm_operator.handlers"]
+    try:
+        peerings = client.CustomObjectsApi(api).list_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings")
+    except client.exceptions.ApiException:
+        return [*base, "--standalone"]
+    live = [p["metadata"]["name"] for p in peerings.get("items", []) if p.get("status")]
+    if not live:
+        return [*base, "--standalone"]
+    return [*base, "--peering", live[0], "--priority", str(TEST_PRIORITY)]
+
+
+TEST_PRIORITY = 2**31 - 1
+"""Above any random priority a jqm-operator draws (config.PRIORITY_RANGE)."""
+
+
+def wait_until_leading(api: client.ApiClient, args: list[str]) -> None:
+    """With peering, waits until the test operator's record is in the peering object, so that the
+    installed operator has been told to pause before the test creates anything."""
+    if "--peering" not in args:
+        return
+    name = args[args.index("--peering") + 1]
+
+    def registered() -> bool:
+        peering = client.CustomObjectsApi(api).get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", name)
+        return any(entry.get("priority") == TEST_PRIORITY for entry in (peering.get("status") or {}).values())
+
+    wait_for(registered, what=f"the test operator's record in ClusterKopfPeering {name}")
 
 
 def install_crds(api: client.ApiClient) -> None:

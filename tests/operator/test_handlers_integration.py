@@ -17,7 +17,14 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.operator.kubetest import connect, install_crds, jqmcluster, wait_for
+from tests.operator.kubetest import (
+    connect,
+    install_crds,
+    jqmcluster,
+    operator_args,
+    wait_for,
+    wait_until_leading,
+)
 
 # Short timers, read when the handlers module is imported (by KopfRunner below).
 os.environ.setdefault("JQM_OPERATOR_RESYNC_SECONDS", "2")
@@ -57,8 +64,9 @@ def namespace(api: client.ApiClient) -> Iterator[str]:
 def operator(api: client.ApiClient, namespace: str) -> Iterator[None]:
     from kopf.testing import KopfRunner
 
-    args = ["run", "--standalone", "--namespace", namespace, "-m", "jqm_operator.handlers"]
+    args = operator_args(api, namespace)
     with KopfRunner(args, timeout=60) as runner:
+        wait_until_leading(api, args)
         yield
     assert runner.exception is None, runner.output
 
@@ -210,9 +218,10 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
 
     if client.CoreV1Api(api).list_node().items:
         pytest.skip("needs a control plane without kubelets: this test plays the kubelet for its node pod")
-    args = ["run", "--standalone", "--namespace", namespace, "-m", "jqm_operator.handlers"]
+    args = operator_args(api, namespace)
     spec = {"replicas": 1, "service": {"type": "ClusterIP"}, "idLimit": {"restartThresholdIds": 20}}
     with KopfRunner(args, timeout=60) as first_run:
+        wait_until_leading(api, args)
         create_cluster(api, namespace, "ids", spec)
         pod = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod")[0]
         mark_running(api, namespace, pod, stand_in_node.state["ip"])
@@ -222,6 +231,7 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
 
     stand_in_node.state["idsUsed"] = 30  # still past the threshold: a forgetful operator would drain again
     with KopfRunner(args, timeout=60) as second_run:
+        wait_until_leading(api, args)
         # The new operator's timer has looked at the node once it reports the new count.
         wait_for(
             lambda: get_cluster(api, namespace, "ids")["status"]["nodes"][0].get("idsUsed") == 30,
