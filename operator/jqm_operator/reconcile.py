@@ -72,6 +72,28 @@ def apply_children(*, api: ClusterApi, owner: Owner, spec: ClusterSpec, previous
     return Applied(checksum=children.checksum, notes=tuple(notes))
 
 
+def _workload_fields(
+    *,
+    deployment: Mapping[str, Any] | None,
+    desired: int,
+    old_status: Mapping[str, Any],
+    apply_error: str | None,
+    generation: int,
+    now: datetime,
+) -> dict[str, Any]:
+    workload = WorkloadView.from_deployment(deployment)
+    drain = (old_status.get("idLimit") or {}).get("drain") or None
+    restarting = f"restarting node {drain['pod']} for its ID limit" if drain and drain.get("pod") else None
+    conditions = compute_conditions(desired=desired, workload=workload, apply_error=apply_error, restarting=restarting)
+    return {
+        "replicas": workload.replicas if workload else 0,
+        "readyReplicas": workload.ready_replicas if workload else 0,
+        "conditions": merge_conditions(
+            old=old_status.get("conditions"), new=conditions, generation=generation, now=now
+        ),
+    }
+
+
 def workload_status(
     *,
     api: ClusterApi,
@@ -85,22 +107,39 @@ def workload_status(
 ) -> dict[str, Any]:
     """The status fields owned by reconciliation (the ID-limit timer owns ``nodes`` and ``idLimit``)."""
     deployment = api.get(kind="Deployment", namespace=owner.namespace, name=child_names(owner.name)["deployment"])
-    workload = WorkloadView.from_deployment(deployment)
-    drain = (old_status.get("idLimit") or {}).get("drain") or None
-    restarting = f"restarting node {drain['pod']} for its ID limit" if drain and drain.get("pod") else None
-    conditions = compute_conditions(
-        desired=spec.replicas, workload=workload, apply_error=apply_error, restarting=restarting
+    status = _workload_fields(
+        deployment=deployment,
+        desired=spec.replicas,
+        old_status=old_status,
+        apply_error=apply_error,
+        generation=generation,
+        now=now,
     )
-    status: dict[str, Any] = {
-        "replicas": workload.replicas if workload else 0,
-        "readyReplicas": workload.ready_replicas if workload else 0,
-        "selector": ",".join(f"{k}={v}" for k, v in sorted(selector_labels(owner.name).items())),
-        "conditions": merge_conditions(
-            old=old_status.get("conditions"), new=conditions, generation=generation, now=now
-        ),
-    }
+    status["selector"] = ",".join(f"{k}={v}" for k, v in sorted(selector_labels(owner.name).items()))
     if apply_error is None:
         status["observedGeneration"] = generation
     if checksum:
         status["configChecksum"] = checksum
     return status
+
+
+def workload_refresh(
+    *, api: ClusterApi, namespace: str, name: str, deployment: Mapping[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """Status fields to patch when the node Deployment's status changes, or None if nothing changes.
+
+    Lets readiness reach the JqmCluster (and ``kubectl wait --for=condition=Available``) at once instead
+    of at the next resync. A standing apply failure is kept: only reconciliation may clear it.
+    """
+    old = api.get_cluster_status(namespace=namespace, name=name)
+    degraded = next((c for c in old.get("conditions") or [] if c.get("type") == "Degraded"), {})
+    fields = _workload_fields(
+        deployment=deployment,
+        desired=int((deployment.get("spec") or {}).get("replicas") or 0),
+        old_status=old,
+        apply_error=degraded.get("message") if degraded.get("reason") == "ApplyFailed" else None,
+        generation=int(old.get("observedGeneration") or 0),
+        now=now,
+    )
+    unchanged = all(old.get(key) == value for key, value in fields.items())
+    return None if unchanged else fields

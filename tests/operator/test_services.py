@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from jqm_operator.builders import Owner
 from jqm_operator.decisions import restart as r
 from jqm_operator.model import parse_spec
-from jqm_operator.reconcile import apply_children, workload_status
+from jqm_operator.reconcile import apply_children, workload_refresh, workload_status
 from jqm_operator.restarts import observe, run_cycle
 from tests.operator.fakes import FakeClusterApi, FakeNodeApi, node_status, pod
 
@@ -78,6 +78,30 @@ def test_workload_status() -> None:
         now=NOW,
     )
     assert "observedGeneration" not in failed
+
+
+def test_workload_refresh_reports_only_changes_and_keeps_an_apply_failure() -> None:
+    api = FakeClusterApi()
+    deployment = {
+        "metadata": {"generation": 2},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 2, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 2},
+    }
+    api.cluster_status = {"observedGeneration": 5}
+    fields = workload_refresh(api=api, namespace="ns", name="demo", deployment=deployment, now=NOW)
+    assert fields is not None and (fields["replicas"], fields["readyReplicas"]) == (2, 1)
+    assert {c["type"]: c["observedGeneration"] for c in fields["conditions"]} == {
+        "Available": 5,
+        "Progressing": 5,
+        "Degraded": 5,
+    }
+    api.patch_cluster_status(namespace="ns", name="demo", status=fields)
+    assert workload_refresh(api=api, namespace="ns", name="demo", deployment=deployment, now=NOW) is None
+    api.cluster_status["conditions"][2] |= {"status": "True", "reason": "ApplyFailed", "message": "422 bad"}
+    deployment["status"]["readyReplicas"] = 2
+    later = workload_refresh(api=api, namespace="ns", name="demo", deployment=deployment, now=NOW)
+    assert later is not None
+    assert {c["type"]: (c["status"], c["reason"]) for c in later["conditions"]}["Degraded"] == ("True", "ApplyFailed")
 
 
 def cluster(*used: int) -> tuple[FakeClusterApi, FakeNodeApi]:

@@ -35,3 +35,5 @@ def test_handlers_are_registered_with_retries_and_one_idlimit_timer() -> None:
     assert set(spawning) == {"jqmcluster_resync", "jqmcluster_idlimit"}
     assert all(h.retries and h.backoff for h in spawning.values())
     assert not any(h.requires_finalizer for h in changing.values())  # no delete handler: owner refs clean up
+    watching = {h.id for h in registry._watching.get_all_handlers() if h.fn.__module__.startswith("jqm_")}
+    assert watching == {"deployment_event"}

@@ -4,6 +4,6 @@ Handler names follow ``<kind>_<event>``; kopf uses the function name as the hand
 annotations, so renaming one restarts its progress tracking.
 """
 
-from jqm_operator.handlers import idlimit, jqmcluster, lifecycle
+from jqm_operator.handlers import idlimit, jqmcluster, lifecycle, workload
 
-__all__ = ["idlimit", "jqmcluster", "lifecycle"]
+__all__ = ["idlimit", "jqmcluster", "lifecycle", "workload"]
