@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from http.server import ThreadingHTTPServer
 
 import pytest
@@ -23,8 +24,9 @@ def test_direct_status_and_drain(stand_in_node: ThreadingHTTPServer) -> None:
 
 @pytest.mark.integration
 def test_direct_unreachable_node_is_reported() -> None:
+    silent = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(2, 254)}"  # nothing listens
     with pytest.raises(NodeUnreachable):
-        DirectNodeApi(timeout=2).status(namespace="ns", pod="p", ip="127.0.0.1")  # nothing on 127.0.0.1:1789
+        DirectNodeApi(timeout=2).status(namespace="ns", pod="p", ip=silent)
 
 
 def test_transport_choice(monkeypatch: pytest.MonkeyPatch) -> None:
