@@ -37,3 +37,15 @@ def test_handlers_are_registered_with_retries_and_one_idlimit_timer() -> None:
     assert not any(h.requires_finalizer for h in changing.values())  # no delete handler: owner refs clean up
     watching = {h.id for h in registry._watching.get_all_handlers() if h.fn.__module__.startswith("jqm_")}
     assert watching == {"deployment_event"}
+
+
+def test_apply_errors_carry_the_api_servers_message() -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    from jqm_operator.handlers.jqmcluster import _explain
+
+    error = ApiException(status=422, reason="Unprocessable Entity")
+    error.body = '{"kind": "Status", "message": "Deployment.apps \\"x\\" is invalid: spec.template..."}'
+    assert _explain(error) == '422 Deployment.apps "x" is invalid: spec.template...'
+    error.body = "not json"
+    assert _explain(error) == "422 Unprocessable Entity"
