@@ -12,8 +12,7 @@ CLUSTER_BINARIES := $(addprefix $(CLUSTER_K8S_BIN)/,kube-apiserver kube-controll
 CLUSTER_KUBECTL := $(CLUSTER_K8S_BIN)/kubectl
 CLUSTER_HELM := $(CLUSTER_CACHE)/helm-$(CLUSTER_HELM_VERSION)/bin/helm
 CLUSTER_KUBECONFIG := $(CURDIR)/.state/cluster/kubeconfig
-# PYTHONPATH until pyproject.toml lists cluster/ among the package roots; harmless after.
-CLUSTER := PYTHONPATH=$(CURDIR)/cluster $(BIN)/python -m jqm_localcluster
+CLUSTER := $(BIN)/python -m jqm_localcluster
 # What `make up` installs and waits for.
 UP_RELEASE := jqm-operator
 UP_NAMESPACE := jqm-system

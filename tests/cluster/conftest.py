@@ -4,16 +4,12 @@ local cluster (started if needed, stopped after only if the tests started it).""
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
-
-# Until pyproject.toml lists cluster/ among the package roots.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "cluster"))
 
 from jqm_localcluster import cluster, layout
 

@@ -7,20 +7,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# Until pyproject.toml lists cluster/ among the package roots.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "cluster"))
-
 from jqm_localcluster import cluster, layout
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--kubeconfig", default=None, help="kubeconfig of the cluster to test (default: $KUBECONFIG)")
 
 
 def _local_cluster_missing() -> str | None:
