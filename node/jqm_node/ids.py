@@ -51,9 +51,7 @@ class IdAllocator:
 
     def next_id(self) -> int:
         if self._used >= self._limit:
-            raise IdsExhaustedError(
-                f"this node has handed out all of its {self._limit} job IDs and must be restarted"
-            )
+            raise IdsExhaustedError(f"this node has handed out all of its {self._limit} job IDs and must be restarted")
         self._used += 1
         return self._base + self._used - 1
 
