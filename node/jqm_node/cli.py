@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--peers", default=env("JQM_PEERS", ""), help="peer IPv4 addresses [env JQM_PEERS]")
     p.add_argument("--peers-dns", default=env("JQM_PEERS_DNS"), help="DNS name of all nodes [env JQM_PEERS_DNS]")
     p.add_argument("--peer-port", default=env("JQM_PEER_PORT", "1789"), help="peers' API port [env JQM_PEER_PORT]")
+    p.add_argument(
+        "--drain-accept-seconds",
+        default=env("JQM_DRAIN_ACCEPT_SECONDS", "0"),
+        help="after a drain starts, seconds new jobs are still taken [env JQM_DRAIN_ACCEPT_SECONDS]",
+    )
     p.add_argument("--forward-timeout", default=env("JQM_FORWARD_TIMEOUT", "10"), help="[env JQM_FORWARD_TIMEOUT]")
     return p
 
@@ -103,6 +108,7 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
         peers_dns=args.peers_dns or None,
         peer_port=int(_number("--peer-port", args.peer_port, integer=True)),
         forward_timeout=_number("--forward-timeout", args.forward_timeout),
+        drain_accept_seconds=_number("--drain-accept-seconds", args.drain_accept_seconds),
     )
     return settings, config
 

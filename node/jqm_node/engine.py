@@ -65,6 +65,7 @@ class Engine:
         self.state_counts: Counter[tuple[str, State]] = Counter()
         self.enqueued_total = 0
         self.draining = False
+        self._accept_until = 0.0
         self.stopping = False
         self._ready: dict[int, list[tuple[int, float, int]]] = {q.id: [] for q in queues}
         self._scheduled: list[tuple[float, int]] = []
@@ -75,6 +76,13 @@ class Engine:
         self._idle.set()
 
     # ------------------------------------------------------------------ health and counters
+
+    @property
+    def accepting(self) -> bool:
+        """True while enqueues are taken: until a drain's accept window closes, never while stopping."""
+        if self.stopping:
+            return False
+        return not self.draining or time.monotonic() < self._accept_until
 
     @property
     def dispatching(self) -> bool:
@@ -107,7 +115,7 @@ class Engine:
 
     def enqueue(self, request: JobRequest) -> JobInstance:
         """Creates a job instance, or returns the waiting one of a highlander definition."""
-        if self.stopping or self.draining:
+        if not self.accepting:
             raise UnavailableError("this node is draining or stopping and takes no new job; retry on another node")
         if not request.application_name or not request.application_name.strip():
             raise InvalidEnqueueError("Invalid execution request: applicationName is empty")
@@ -511,9 +519,13 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def drain(self) -> None:
+    def drain(self, *, accept_seconds: float = 0.0) -> None:
+        """Reports unhealthy at once (the node leaves the load balancer) and refuses new jobs after
+        ``accept_seconds``: the time load balancers need to notice, so no client sees a refusal.
+        Running and waiting jobs go on."""
         if not self.draining:
-            log.info("draining: no new job is accepted; running and waiting jobs go on")
+            log.info("draining: unhealthy now, new jobs refused in %ss; running and waiting jobs go on", accept_seconds)
+            self._accept_until = time.monotonic() + accept_seconds
         self.draining = True
 
     async def wait_idle(self) -> None:

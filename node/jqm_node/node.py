@@ -32,6 +32,7 @@ class Settings:
     peers_dns: str | None = None
     peer_port: int = 1789
     forward_timeout: float = 10.0
+    drain_accept_seconds: float = 0.0
 
     @property
     def api_local_url(self) -> str:

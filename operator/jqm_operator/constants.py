@@ -16,6 +16,9 @@ FIELD_MANAGER: Final = "jqm-operator"
 """Server-side apply field manager: the operator owns exactly the fields it renders."""
 
 NODE_PORT: Final = 1789
+# After POST /node/drain a node keeps taking jobs this long: its readiness probe (every 5 s, 2 failures)
+# must fail and endpoints and load balancers catch up first, so no client is refused (JQM_DRAIN_ACCEPT_SECONDS).
+DRAIN_ACCEPT_SECONDS: Final = 15
 NODE_PORT_NAME: Final = "http"
 HEALTH_PATH: Final = "/ws/simple/localnode/health"
 STATUS_PATH: Final = "/node/status"

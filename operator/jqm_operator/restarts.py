@@ -60,6 +60,7 @@ def observe(*, api: ClusterApi, nodes: NodeApi, owner: Owner) -> list[r.NodeObse
                     ids_used=int(answer.get("idsUsed") or 0),
                     id_capacity=int(answer.get("idCapacity") or 0),
                     draining=bool(answer.get("draining")),
+                    accepting=bool(answer.get("accepting")),
                     running=int(answer.get("running") or 0),
                     queued=int(answer.get("queued") or 0),
                 )

@@ -212,6 +212,10 @@ async def test_draining_and_exhausted_ids_refuse_new_jobs(runner: ManualRunner) 
     other.drain()
     with pytest.raises(UnavailableError, match="draining"):
         enqueue(other)
+    lame_duck = make_engine(runner)
+    lame_duck.drain(accept_seconds=600)
+    assert not lame_duck.dispatching and lame_duck.accepting
+    enqueue(lame_duck)
 
 
 async def test_request_parameters_override_definition_parameters(runner: ManualRunner) -> None:

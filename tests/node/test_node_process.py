@@ -234,6 +234,7 @@ def test_drain_refuses_new_jobs_and_lets_running_ones_finish(start_node: StartNo
         "idCapacity": 1_000_000,
         "idsRemaining": 999_999,
         "draining": True,
+        "accepting": False,
         "stopping": False,
         "running": 0,
         "queued": 0,
@@ -342,3 +343,12 @@ def test_input_files_reach_the_job(start_node: StartNode) -> None:
     assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED"
     assert node.request("GET", f"/ws/simple/stdout?id={job_id}")[2] == b"payload"
     assert not (node.workdir / "inputs" / str(job_id)).exists()
+
+
+def test_drain_keeps_taking_jobs_while_load_balancers_catch_up(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("T", "true")]}, env={"JQM_DRAIN_ACCEPT_SECONDS": "600"})
+    assert node.request("POST", "/node/drain")[0] == 202
+    assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
+    assert node.wait_state(node.enqueue("T"), "ENDED") == "ENDED"
+    status = json.loads(node.request("GET", "/node/status")[2])
+    assert status["draining"] is True and status["accepting"] is True

@@ -126,6 +126,12 @@ def test_drained_node_is_evicted() -> None:
     assert (decision.action, decision.reason) == (r.EVICT, "Drained")
 
 
+def test_a_node_still_taking_jobs_is_not_evicted_yet() -> None:
+    # Within its accept window a draining node takes jobs while load balancers notice it is unready.
+    nodes = [node("a", used=990_000, draining=True, accepting=True, ready=False), node("b")]
+    assert decide(nodes, state=drain_state("a"), allowed=0).action == r.WAIT_DRAIN
+
+
 def test_drain_timeout_counts_from_the_recorded_start() -> None:
     busy = [node("a", used=990_000, draining=True, ready=False, running=2, queued=1), node("b")]
     policy = IdLimitPolicy(drain_timeout_seconds=60)

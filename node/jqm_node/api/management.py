@@ -23,6 +23,7 @@ def node_status(engine: Engine) -> dict[str, Any]:
         "idCapacity": engine.ids.capacity,
         "idsRemaining": engine.ids.remaining,
         "draining": engine.draining,
+        "accepting": engine.accepting,
         "stopping": engine.stopping,
         "running": len(engine.running),
         "queued": engine.count(WAITING_STATES),
@@ -34,8 +35,9 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def drain(request: web.Request) -> web.Response:
-    engine = request.app[NODE_KEY].engine
-    engine.drain()
+    node = request.app[NODE_KEY]
+    engine = node.engine
+    engine.drain(accept_seconds=node.settings.drain_accept_seconds)
     return web.json_response(node_status(engine), status=202)
 
 

@@ -119,6 +119,7 @@ def _env(*, owner: Owner, spec: ClusterSpec) -> list[dict[str, Any]]:
         {"name": "JQM_ID_LIMIT", "value": str(spec.id_limit.node_id_capacity)},
         {"name": "JQM_SHUTDOWN_GRACE", "value": str(spec.shutdown_grace_seconds)},
         {"name": "JQM_KILL_GRACE", "value": str(spec.kill_grace_seconds)},
+        {"name": "JQM_DRAIN_ACCEPT_SECONDS", "value": str(c.DRAIN_ACCEPT_SECONDS)},
     ]
     if spec.job_definitions_config_maps:
         env.append({"name": "JQM_JOBDEFS", "value": c.JOBDEFS_DIR})

@@ -37,6 +37,8 @@ class NodeObservation:
     ids_used: int = 0
     id_capacity: int = 0
     draining: bool = False
+    accepting: bool = False
+    """A draining node still taking jobs while load balancers catch up: not drained yet."""
     running: int = 0
     queued: int = 0
 
@@ -122,7 +124,7 @@ def _continue(*, policy: IdLimitPolicy, node: NodeObservation | None, state: Dra
     if state.evicted:
         return Decision(action=WAIT_EVICTION, reason="Evicted", message=f"pod {state.pod} terminating", state=state)
     elapsed = (now - state.started_at).total_seconds()
-    if node.reachable and node.draining and node.running == 0 and node.queued == 0:
+    if node.reachable and node.draining and not node.accepting and node.running == 0 and node.queued == 0:
         return Decision(action=EVICT, reason="Drained", message=f"node {state.pod} has no job left", state=state)
     if elapsed >= policy.drain_timeout_seconds:
         return Decision(
