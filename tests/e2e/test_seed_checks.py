@@ -1,0 +1,68 @@
+"""Upstream's checks of a standalone deployment, through the load balancer, plus job-level calls.
+
+(1) health calls through the load balancer show every replica's IP; (2) IDs returned by enqueues
+through it decode to those IPs, each replica seen; (3) any job is readable through any replica.
+"""
+
+from __future__ import annotations
+
+from jqm_node.ids import ip_from_id
+from tests.e2e.conftest import MakeCluster
+from tests.e2e.kube import Kube, http, wait_for
+
+REPLICAS = 3
+
+
+def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeCluster) -> None:
+    ns, name = make_cluster(replicas=REPLICAS)
+    lb = kube.service_url(ns, name)
+    pod_ips = {pod.status.pod_ip for pod in kube.ready_pods(ns, name)}
+    assert len(pod_ips) == REPLICAS
+
+    seen: set[str] = set()
+    for _ in range(20 * REPLICAS):  # bounded: round-robin shows every replica well before that
+        answer = http("GET", f"{lb}/ws/simple/localnode/health")
+        assert answer.status == 200 and answer.text.startswith("Pollers are polling - IP: "), answer
+        seen.add(answer.text.rsplit(" ", 1)[1])
+        if seen == pod_ips:
+            break
+    assert seen == pod_ips
+
+    ids: list[int] = []
+    for _ in range(20 * REPLICAS):
+        answer = http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"})
+        assert answer.status == 200, answer
+        ids.append(int(answer.text))
+        if {ip_from_id(i) for i in ids} == pod_ips:
+            break
+    assert {ip_from_id(i) for i in ids} <= pod_ips
+    assert {ip_from_id(i) for i in ids} == pod_ips, "every replica takes enqueues"
+
+    replicas = [kube.pod_url(pod) for pod in kube.ready_pods(ns, name)]
+    for job_id in ids[:6]:
+        for url in replicas:
+            answer = http("GET", f"{url}/ws/client/ji/{job_id}", headers={"Accept": "application/json"})
+            assert answer.status == 200, (url, job_id, answer)
+            assert answer.json()["id"] == job_id
+        for _ in range(3):
+            answer = http("GET", f"{lb}/ws/client/ji/{job_id}", headers={"Accept": "application/json"})
+            assert answer.status == 200 and answer.json()["id"] == job_id
+
+
+def test_shell_job_stdout_and_kill_through_a_non_owner(kube: Kube, make_cluster: MakeCluster) -> None:
+    ns, name = make_cluster(replicas=2)
+    lb = kube.service_url(ns, name)
+    form = {"applicationname": "DemoEcho", "parameterNames": "p1", "parameterValues": "hello"}
+    job_id = int(http("POST", f"{lb}/ws/simple/ji", form=form).text)
+    wait_for("DemoEcho to end", lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}").text == "ENDED")
+    stdout = http("GET", f"{lb}/ws/simple/stdout?id={job_id}")
+    assert stdout.status == 200
+    assert stdout.text.startswith("DemoEcho on ") and stdout.text.endswith(f"job {job_id}: hello\n")
+
+    sleep = {"applicationname": "Sleep", "parameterNames": "s", "parameterValues": "300"}
+    sleeper = int(http("POST", f"{lb}/ws/simple/ji", form=sleep).text)
+    wait_for("Sleep to run", lambda: http("GET", f"{lb}/ws/simple/status?id={sleeper}").text == "RUNNING")
+    other = next(p for p in kube.ready_pods(ns, name) if p.status.pod_ip != ip_from_id(sleeper))
+    answer = http("POST", f"{kube.pod_url(other)}/ws/client/ji/killed/{sleeper}")
+    assert answer.status == 204, answer
+    wait_for("the kill", lambda: http("GET", f"{lb}/ws/simple/status?id={sleeper}").text == "KILLED")
