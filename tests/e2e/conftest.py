@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def make_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) ->
 
     def make(*, replicas: int = 3, name: str = "jqm", **spec: Any) -> tuple[str, str]:
         label = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:30].strip("-")
-        scope = namespace(kube, f"e2e-{label}-{next(_namespaces)}")
+        scope = namespace(kube, f"e2e-{label}-{next(_namespaces)}-{uuid.uuid4().hex[:5]}")
         ns = scope.__enter__()
         scopes.append(scope)
         kube.create_cluster(ns, cluster_body(name, node_image, replicas=replicas, **spec))

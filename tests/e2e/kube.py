@@ -100,14 +100,17 @@ class Kube:
         return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
 
     def wait_available(self, namespace: str, name: str, *, replicas: int, timeout: float = 180) -> dict[str, Any]:
-        """Available, every replica ready, and the operator caught up with the latest spec."""
+        """Available, not progressing (the rollout is over), every replica ready, and the operator caught up
+        with the latest spec."""
 
         def probe() -> dict[str, Any] | None:
             cluster = self.get_cluster(namespace, name)
             status = cluster.get("status") or {}
             available = self.condition(namespace, name, "Available") or {}
+            progressing = self.condition(namespace, name, "Progressing") or {}
             ready = (
                 available.get("status") == "True"
+                and progressing.get("status") == "False"
                 and status.get("observedGeneration") == cluster["metadata"]["generation"]
                 and status.get("readyReplicas") == replicas
                 and len(self.ready_pods(namespace, name)) == replicas
