@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=env("JQM_WORKDIR", "jqm-work"), help="work dir [env JQM_WORKDIR]")
     p.add_argument("--name", default=env("JQM_NODE_NAME"), help="node name [env JQM_NODE_NAME]")
     p.add_argument("--shutdown-grace", default=env("JQM_SHUTDOWN_GRACE"), help="seconds [env JQM_SHUTDOWN_GRACE]")
+    p.add_argument(
+        "--shutdown-linger",
+        default=env("JQM_SHUTDOWN_LINGER", "0"),
+        help="on SIGTERM, seconds the API still answers once jobs are done [env JQM_SHUTDOWN_LINGER]",
+    )
     p.add_argument("--kill-grace", default=env("JQM_KILL_GRACE", "10"), help="seconds [env JQM_KILL_GRACE]")
     p.add_argument("--id-limit", default=env("JQM_ID_LIMIT", str(BLOCK_SIZE)), help="[env JQM_ID_LIMIT]")
     p.add_argument("--log-level", default=env("JQM_LOG_LEVEL", "INFO"), help="[env JQM_LOG_LEVEL]")
@@ -103,6 +108,7 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
         id_limit=id_limit,
         shutdown_grace=_number("--shutdown-grace", str(grace)) if grace is not None else 30.0,
         kill_grace=_number("--kill-grace", args.kill_grace),
+        shutdown_linger=_number("--shutdown-linger", args.shutdown_linger),
         peer_networks=peer_networks,
         peers=peers,
         peers_dns=args.peers_dns or None,
@@ -130,6 +136,9 @@ async def serve(node: Node) -> None:
     await stop.wait()
     log.info("stop requested: no new job; running jobs have %ss to finish", s.shutdown_grace)
     await node.engine.stop(grace=s.shutdown_grace)
+    if s.shutdown_linger:
+        log.info("jobs done; still answering for %ss so clients can read final states", s.shutdown_linger)
+        await asyncio.sleep(s.shutdown_linger)
     await runner.cleanup()
     log.info("stopped")
 

@@ -27,6 +27,7 @@ class Settings:
     id_limit: int
     shutdown_grace: float
     kill_grace: float
+    shutdown_linger: float = 0.0
     peer_networks: tuple[IPv4Network, ...] = ()
     peers: tuple[str, ...] = ()
     peers_dns: str | None = None

@@ -19,6 +19,9 @@ NODE_PORT: Final = 1789
 # After POST /node/drain a node keeps taking jobs this long: its readiness probe (every 5 s, 2 failures)
 # must fail and endpoints and load balancers catch up first, so no client is refused (JQM_DRAIN_ACCEPT_SECONDS).
 DRAIN_ACCEPT_SECONDS: Final = 15
+# On SIGTERM a node answers this long after its jobs are done, so clients read their jobs' final states
+# rather than meeting a closed port (JQM_SHUTDOWN_LINGER); part of the pod's termination grace period.
+SHUTDOWN_LINGER_SECONDS: Final = 5
 NODE_PORT_NAME: Final = "http"
 HEALTH_PATH: Final = "/ws/simple/localnode/health"
 STATUS_PATH: Final = "/node/status"

@@ -352,3 +352,14 @@ def test_drain_keeps_taking_jobs_while_load_balancers_catch_up(start_node: Start
     assert node.wait_state(node.enqueue("T"), "ENDED") == "ENDED"
     status = json.loads(node.request("GET", "/node/status")[2])
     assert status["draining"] is True and status["accepting"] is True
+
+
+def test_sigterm_linger_keeps_answering_after_jobs_are_done(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("T", "true")]}, env={"JQM_SHUTDOWN_LINGER": "5"})
+    job_id = node.enqueue("T")
+    node.wait_state(job_id, "ENDED")
+    node.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: node.request("GET", "/ws/simple/localnode/health")[0] == 503)
+    assert node.state(job_id) == "ENDED"
+    assert node.request("POST", "/ws/simple/ji", data=b"applicationname=T")[0] == 503
+    assert node.process.poll() is None

@@ -122,7 +122,7 @@ def test_deployment_is_hardened() -> None:
     assert set(mounts) == {c.CONFIG_DIR, c.WORK_DIR, "/tmp"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes["work"] and "emptyDir" in volumes["tmp"]
-    assert pod["terminationGracePeriodSeconds"] == 30 + 10 + 5
+    assert pod["terminationGracePeriodSeconds"] == 30 + 10 + 5 + 5  # shutdown, kill, linger, slack
 
 
 def test_deployment_applies_pod_overrides_and_jobdef_configmaps() -> None:

@@ -120,6 +120,7 @@ def _env(*, owner: Owner, spec: ClusterSpec) -> list[dict[str, Any]]:
         {"name": "JQM_SHUTDOWN_GRACE", "value": str(spec.shutdown_grace_seconds)},
         {"name": "JQM_KILL_GRACE", "value": str(spec.kill_grace_seconds)},
         {"name": "JQM_DRAIN_ACCEPT_SECONDS", "value": str(c.DRAIN_ACCEPT_SECONDS)},
+        {"name": "JQM_SHUTDOWN_LINGER", "value": str(c.SHUTDOWN_LINGER_SECONDS)},
     ]
     if spec.job_definitions_config_maps:
         env.append({"name": "JQM_JOBDEFS", "value": c.JOBDEFS_DIR})
@@ -173,7 +174,7 @@ def build_deployment(*, owner: Owner, spec: ClusterSpec, checksum: str) -> dict[
         pod_security=pod_security,
         container_security=container_security,
         # Running jobs get the node's shutdown grace, then the kill grace, then a margin for the process.
-        termination_grace=spec.shutdown_grace_seconds + spec.kill_grace_seconds + 5,
+        termination_grace=spec.shutdown_grace_seconds + spec.kill_grace_seconds + c.SHUTDOWN_LINGER_SECONDS + 5,
         node_selector=dict(spec.pod.node_selector),
         tolerations=[dict(t) for t in spec.pod.tolerations],
         affinity=dict(spec.pod.affinity),
