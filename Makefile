@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv lint unit integration test bench clean
+.PHONY: help venv lint unit integration e2e test bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
@@ -29,10 +29,16 @@ lint: $(INSTALLED) ## ruff, import contracts, Dockerfile lint
 unit: $(INSTALLED) ## fast tests, no processes or network
 	$(BIN)/pytest -m "not integration and not e2e"
 
-integration: $(INSTALLED) ## real node processes over real HTTP on loopback
-	$(BIN)/pytest -m "integration and not e2e"
+# integration and e2e run on the local cluster (mk/cluster.mk): started for the run, and stopped after
+# unless it was already up (make up). The operator's and the cluster's own tests use its API server.
+integration: $(INSTALLED) cluster-build ## real processes and HTTP: nodes on loopback, operator and kubelet on a real API server
+	$(CLUSTER) run -- $(BIN)/pytest -m "integration and not e2e"
+
+e2e: $(INSTALLED) cluster-build ## end-to-end scenarios: operator chart and JqmClusters on the local cluster
+	$(CLUSTER) run -- $(BIN)/pytest -m e2e tests/e2e
 
 bench: $(INSTALLED) ## benchmarks; figures go to docs/PERFORMANCE.md by hand
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 clean: ## remove the virtualenv and caches (not the Kubernetes build cache)
@@ -41,4 +47,4 @@ clean: ## remove the virtualenv and caches (not the Kubernetes build cache)
 # Each area owns a fragment: mk/<area>.mk adds its targets and prerequisites of `test`.
 include $(sort $(wildcard mk/*.mk))
 
-test: lint unit integration ## the whole suite: lint, unit, integration (and e2e, see mk/)
+test: lint unit integration e2e ## the whole suite: lint, unit, integration, end-to-end

@@ -21,8 +21,6 @@ UP_TIMEOUT := 300s
 
 .PHONY: cluster-build cluster-up cluster-down cluster-status up down
 
-integration: cluster-build
-
 cluster-build: ## build Kubernetes, etcd, kubectl and helm from the Go module proxy, once (cached by version)
 	@if ls $(CLUSTER_BINARIES) >/dev/null 2>&1; then echo "cluster binaries cached in $(CLUSTER_CACHE)"; \
 	else bash cluster/build.sh; fi

@@ -1,4 +1,4 @@
-"""Command line: python -m jqm_localcluster {up,down,status,kubelet,services}."""
+"""Command line: python -m jqm_localcluster {up,down,status,run,kubelet,services}."""
 
 from __future__ import annotations
 
@@ -20,11 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start control plane, kubelet and load balancer (idempotent)")
     sub.add_parser("down", help="stop everything (idempotent)")
-    sub.add_parser("status", help="what is running")
+    sub.add_parser("status", help="what is running (exit code 3 unless everything runs)")
+    run = sub.add_parser("run", help="run a command on the cluster (started, and stopped after, if it was down)")
+    run.add_argument("argv", nargs=argparse.REMAINDER, help="the command, after --")
     sub.add_parser("kubelet", help="run the process kubelet in the foreground")
     sub.add_parser("services", help="run the load balancers and cluster DNS in the foreground")
     args = parser.parse_args(argv)
     state = args.state or layout.StateDir.default()
+    if args.command == "run":
+        command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        if not command:
+            parser.error("run needs a command after --")
+        return cluster.run_with_cluster(state, command)
     return cluster.run_command(args.command, state)
 
 

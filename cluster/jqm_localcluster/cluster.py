@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -73,6 +74,15 @@ def session(state: layout.StateDir) -> Iterator[Path]:
             down(state)
 
 
+def run_with_cluster(state: layout.StateDir, command: list[str]) -> int:
+    """Runs ``command`` with the cluster up and its kubeconfig in ``KUBECONFIG`` and
+    ``JQM_TEST_KUBECONFIG``; the exit code is the command's. The cluster is stopped after only if it
+    was not running before (a developer's ``make up`` survives a test run)."""
+    with session(state) as kubeconfig:
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "JQM_TEST_KUBECONFIG": str(kubeconfig)}
+        return subprocess.run(command, env=env, check=False).returncode
+
+
 def node_ready(state: layout.StateDir, ports: controlplane.Ports) -> bool:
     ctx = controlplane.admin_ssl_context(state.pki)
     node = controlplane.get_json(f"{ports.server}/api/v1/nodes/{layout.NODE_NAME}", ctx)
@@ -122,8 +132,10 @@ def run_command(command: str, state: layout.StateDir) -> int:
         down(state)
         print("cluster down")
     elif command == "status":
-        for name, pid in status(state).items():
+        processes = status(state)
+        for name, pid in processes.items():
             print(f"{name:24} {pid or 'stopped'}")
+        return 0 if all(processes.values()) else 3
     elif command == "kubelet":
         asyncio.run(agent.main(state))
     elif command == "services":

@@ -31,6 +31,7 @@ RELEASE, OPERATOR_NAMESPACE = "jqm-operator", "jqm-system"
 CHART_VALUES = ("idLimitCheckSeconds=2", "resyncSeconds=10")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.path):
