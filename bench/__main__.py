@@ -1,7 +1,8 @@
 """Runs every node benchmark, several times each, and prints medians as a Markdown table.
 
 Environment: ``BENCH_RUNS`` (default 3), ``BENCH_JOBS`` finished jobs for the memory figure
-(default 100000), ``BENCH_ONLY`` (comma-separated sections: node, forwarding; default both).
+(default 100000), ``BENCH_ONLY`` (comma-separated sections: node, forwarding, cluster; default node and
+forwarding; cluster needs ``make up``).
 Raw results go to ``bench/results/latest.json``.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import enqueue, forwarding, jobs, memory
+from bench import cluster, enqueue, forwarding, jobs, memory
 
 
 def _median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
@@ -47,6 +48,8 @@ def main() -> None:
             results["history"] = memory.per_job_bytes(fresh(), job_count)
         if "forwarding" in sections:
             results["forwarding"] = _median_of(runs, lambda: forwarding.run(workdir=fresh()))
+        if "cluster" in sections:
+            results["cluster"] = _median_of(runs, cluster.run)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))
@@ -81,6 +84,14 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
              f"p50 {f['p50_ratio']:.2f}x", "p50 <= 2x local"),
             (f"3-node query fan-out ({f['fanout_jobs']:.0f} jobs, page of 50): req/s, p50 / p99 ms",
              f"{f['fanout_rps']:.0f}, {f['fanout_p50_ms']:.1f} / {f['fanout_p99_ms']:.1f}", "", "", ""),
+        ]  # fmt: skip
+    if "cluster" in r:
+        c = r["cluster"]
+        rows += [
+            ("kubectl apply of a 4-node JqmCluster to Available, s", f"{c['apply_to_available_s']:.1f}", "", "",
+             "<= 20"),
+            ("spec change to observedGeneration, s", f"{c['spec_change_observed_s']:.2f}", "", "", ""),
+            ("operator RSS, MiB", f"{c['operator_rss_mib']:.0f}", "", "", ""),
         ]  # fmt: skip
     return rows
 

@@ -84,10 +84,19 @@ def run_with_cluster(state: layout.StateDir, command: list[str]) -> int:
 
 
 def node_ready(state: layout.StateDir, ports: controlplane.Ports) -> bool:
+    """The cluster takes workloads: the Node is Ready and the node-lifecycle controller has lifted its
+    not-ready taint (else new pods stay Pending), and the default ServiceAccount exists (else creating
+    a pod in the default namespace is refused)."""
     ctx = controlplane.admin_ssl_context(state.pki)
-    node = controlplane.get_json(f"{ports.server}/api/v1/nodes/{layout.NODE_NAME}", ctx)
-    conditions = (node or {}).get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    node = controlplane.get_json(f"{ports.server}/api/v1/nodes/{layout.NODE_NAME}", ctx) or {}
+    conditions = node.get("status", {}).get("conditions", [])
+    taints = node.get("spec", {}).get("taints") or []
+    account = controlplane.get_json(f"{ports.server}/api/v1/namespaces/default/serviceaccounts/default", ctx)
+    return (
+        any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        and not any(t.get("key") == "node.kubernetes.io/not-ready" for t in taints)
+        and account is not None
+    )
 
 
 def _wait_node_ready(state: layout.StateDir, ports: controlplane.Ports, timeout: float) -> None:

@@ -4,6 +4,7 @@ local cluster (started if needed, stopped after only if the tests started it).""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,13 @@ def core(api_client: client.ApiClient) -> client.CoreV1Api:
 
 @pytest.fixture
 def namespace(core: client.CoreV1Api) -> Iterator[str]:
-    """A fresh namespace, deleted after the test (with everything in it)."""
+    """A fresh namespace, deleted after the test (with everything in it), once its default ServiceAccount
+    exists: the API server refuses pods in a namespace the ServiceAccount controller has not reached yet."""
     name = f"lc-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})
+    deadline = time.monotonic() + 60
+    while not core.list_namespaced_service_account(name, field_selector="metadata.name=default").items:
+        assert time.monotonic() < deadline, f"no default ServiceAccount in {name} after 60 s"
+        time.sleep(0.1)
     yield name
     core.delete_namespace(name)
