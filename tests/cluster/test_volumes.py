@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from jqm_localcluster import layout
 from jqm_localcluster.kubelet import volumes
 from jqm_localcluster.kubelet.env import MissingReference
 from jqm_localcluster.kubelet.volumes import Mount
@@ -74,6 +75,7 @@ def test_mounts_private_tmp_first_then_parents_before_children(tmp_path: Path) -
     }
     dirs = {"inner": tmp_path / "inner", "cfg": tmp_path / "cfg"}
     mounts = volumes.container_mounts(container, dirs, tmp_path / "tmp")
+    mounts = [m for m in mounts if m.target != str(layout.REPO_ROOT)]  # present when the checkout is under /tmp
     assert [m.target for m in mounts] == ["/tmp", "/etc/app", "/opt/f", "/etc/app/inner"]
     assert mounts[-1].read_only
     assert mounts[2].source == str(tmp_path / "cfg" / "f")
@@ -87,3 +89,9 @@ def test_working_dir_private_unless_a_volume_provides_it(tmp_path: Path) -> None
         "/var/lib/jqm",
         Mount(str(tmp_path), "/var/lib/jqm"),
     )
+
+
+def test_a_checkout_under_tmp_stays_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layout, "REPO_ROOT", Path("/tmp/clone"))
+    mounts = volumes.container_mounts({"name": "c"}, {}, tmp_path)
+    assert [(m.source, m.target) for m in mounts] == [(str(tmp_path), "/tmp"), ("/tmp/clone", "/tmp/clone")]

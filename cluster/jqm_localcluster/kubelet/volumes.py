@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from jqm_localcluster import layout
 from jqm_localcluster.kubelet.env import Lookups, MissingReference, field_ref, resource_ref
 
 Obj = dict[str, Any]
@@ -168,8 +169,13 @@ def ordered(mounts: list[Mount]) -> list[Mount]:
 
 
 def container_mounts(container: Obj, volume_dirs: Mapping[str, Path], tmp_dir: Path) -> list[Mount]:
-    """Bind mounts of one container: a private /tmp, then its volumeMounts."""
+    """Bind mounts of one container: a private /tmp, then its volumeMounts.
+
+    The project's checkout stays visible through the private /tmp (a clone under /tmp, as CI may use):
+    the images' programs run from its virtualenv and sources."""
     mounts = [Mount(str(tmp_dir), "/tmp")]
+    if layout.REPO_ROOT.is_relative_to("/tmp"):
+        mounts.append(Mount(str(layout.REPO_ROOT), str(layout.REPO_ROOT)))
     for vm in container.get("volumeMounts", []):
         source = volume_dirs[vm["name"]]
         if vm.get("subPath"):
