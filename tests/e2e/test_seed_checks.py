@@ -6,15 +6,22 @@ through it decode to those IPs, each replica seen; (3) any job is readable throu
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
 from jqm_node.ids import ip_from_id
 from tests.e2e.conftest import MakeCluster
 from tests.e2e.kube import Kube, http, wait_for
 
-REPLICAS = 3
+EXAMPLE = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "jqmcluster.yaml").read_text())
+REPLICAS = EXAMPLE["spec"]["replicas"]
 
 
 def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeCluster) -> None:
-    ns, name = make_cluster(replicas=REPLICAS)
+    """On the shipped example (4 nodes, DemoEcho), as `make up` deploys it."""
+    spec = {k: v for k, v in EXAMPLE["spec"].items() if k not in ("replicas", "image", "imagePullPolicy")}
+    ns, name = make_cluster(replicas=REPLICAS, **spec)
     lb = kube.service_url(ns, name)
     pod_ips = {pod.status.pod_ip for pod in kube.ready_pods(ns, name)}
     assert len(pod_ips) == REPLICAS
