@@ -18,7 +18,7 @@ import heapq
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from jqm_node.errors import BadRequestError, DeleteNotFoundError, InvalidEnqueueError, NotFoundError, UnavailableError
 from jqm_node.ids import IdAllocator, IdsExhaustedError
@@ -216,9 +216,6 @@ class Engine:
             return self.deliverables[deliverable_id]
         except KeyError:
             raise NotFoundError(f"No deliverable of ID {deliverable_id}") from None
-
-    def active_jobs(self) -> Iterator[JobInstance]:
-        return (job for job in self.jobs.values() if job.state in ACTIVE_STATES)
 
     def positions(self, queue: Queue) -> dict[int, int]:
         """1-based rank of every job waiting (SUBMITTED) in ``queue``, in dispatch order."""

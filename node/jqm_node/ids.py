@@ -55,9 +55,6 @@ class IdAllocator:
         self._used += 1
         return self._base + self._used - 1
 
-    def owns(self, job_id: int) -> bool:
-        return self._base <= job_id < self._base + self._used
-
     @property
     def used(self) -> int:
         return self._used

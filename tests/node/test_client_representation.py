@@ -12,7 +12,6 @@ from jqm_node.api.representation import (
     millis_to_iso,
     parse_body,
     parse_date,
-    parse_job_dicts,
     parse_list_body,
     to_json,
     to_xml,
@@ -54,11 +53,11 @@ def test_job_as_jaxb_xml() -> None:
 
 def test_xml_round_trip_gives_the_json_shape_back() -> None:
     document = list_to_xml("jobInstances", "jobInstance", [JOB, JOB])
-    parsed = parse_job_dicts(document.encode(), "application/xml")
+    parsed = parse_list_body(document.encode(), "application/xml", "jobInstance")
     expected = {k: v for k, v in JOB.items() if v is not None}
     expected["parameters"] = [{"key": "k", "value": "v\ufffd"}]
     assert parsed == [expected, expected]
-    assert parse_job_dicts(to_json([JOB]).encode(), "application/json") == [JOB]
+    assert parse_list_body(to_json([JOB]).encode(), "application/json", "jobInstance") == [JOB]
 
 
 def test_lists_without_wrapper_are_repeated_elements() -> None:

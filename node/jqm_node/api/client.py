@@ -19,7 +19,6 @@ from jqm_node.api.client_objects import (
     INT32_MIN,
     deliverable_to_dict,
     empty_job_request,
-    id_list,
     job_request_from_dict,
     job_to_dict,
 )
@@ -29,7 +28,6 @@ from jqm_node.api.representation import (
     MAX_DATE_MILLIS,
     json_response,
     parse_body,
-    parse_list_body,
     render,
     render_list,
     wants_json,
@@ -75,10 +73,6 @@ async def enqueue(request: web.Request) -> web.Response:
 async def enqueue_from_history(request: web.Request) -> web.Response:
     """``POST ji/{id}``: a new job with the request of an existing one; answers its ID."""
     return _scalar(request, _engine(request).enqueue_from_history(_job_id(request)).id)
-
-
-async def _ids(request: web.Request) -> list[int]:
-    return id_list(parse_list_body(await request.read(), request.content_type, "id"))
 
 
 # ---------------------------------------------------------------------------------------- reads

@@ -299,14 +299,6 @@ def parse_list_body(body: bytes, content_type: str, item_key: str) -> list[Any]:
     return [xml_to_data(item_key, child) for child in parse_xml(body)]
 
 
-def parse_job_dicts(body: bytes, content_type: str) -> list[dict[str, Any]]:
-    """JobInstance dicts from a job list answered by a node (JSON array or ``<jobInstances>``)."""
-    jobs = parse_list_body(body, content_type, "jobInstance")
-    if not all(isinstance(job, dict) for job in jobs):
-        raise BadRequestError("a job list must hold JobInstance objects")
-    return jobs
-
-
 # ---------------------------------------------------------------------------------------- errors
 
 
