@@ -26,14 +26,22 @@ def _agent(name: str, state: layout.StateDir) -> procs.Daemon:
     return procs.Daemon(name, state.run, state.logs)
 
 
+def cannot_run_here() -> str | None:
+    """Why the local cluster cannot start on this machine, or None."""
+    missing = layout.Binaries.from_cache().missing()
+    if missing:
+        return f"the local cluster is not built (make cluster-build): {', '.join(map(str, missing))} missing"
+    if os.geteuid() != 0:
+        return "the process kubelet needs root (network namespaces, bind mounts)"
+    return None
+
+
 def up(state: layout.StateDir, timeout: float = 120.0) -> controlplane.Ports:
     """Start whatever is not running; return the API server ports. Raises if binaries are missing."""
     bins = layout.Binaries.from_cache()
-    missing = bins.missing()
-    if missing:
-        raise FileNotFoundError(f"not built yet: {', '.join(map(str, missing))} (run cluster/build.sh)")
-    if os.geteuid() != 0:
-        raise PermissionError("the process kubelet needs root (network namespaces, bind mounts)")
+    reason = cannot_run_here()
+    if reason:
+        raise RuntimeError(reason)
     _claim(state)
     state.ensure()
     network.ensure_bridge()

@@ -3,7 +3,6 @@ local cluster (started if needed, stopped after only if the tests started it).""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,19 +14,9 @@ from kubernetes import client, config
 from jqm_localcluster import cluster, layout
 
 
-def skip_reason() -> str | None:
-    """Why the local cluster cannot run here, or None."""
-    missing = layout.Binaries.from_cache().missing()
-    if missing:
-        return f"local cluster binaries not built (make cluster-build): missing {missing[0]}"
-    if os.geteuid() != 0:
-        return "the process kubelet needs root (network namespaces, bind mounts)"
-    return None
-
-
 @pytest.fixture(scope="session")
 def kubeconfig() -> Iterator[Path]:
-    reason = skip_reason()
+    reason = cluster.cannot_run_here()
     if reason:
         pytest.skip(reason)
     with cluster.session(layout.StateDir.default()) as path:

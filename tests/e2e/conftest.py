@@ -38,15 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def _local_cluster_missing() -> str | None:
-    missing = layout.Binaries.from_cache().missing()
-    if missing:
-        return f"no --kubeconfig/KUBECONFIG and the local cluster is not built (make cluster-build): {missing[0]}"
-    if os.geteuid() != 0:
-        return "no --kubeconfig/KUBECONFIG and the local cluster's process kubelet needs root"
-    return None
-
-
 @pytest.fixture(scope="session")
 def cluster_mode(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--cluster"))
@@ -65,9 +56,9 @@ def kubeconfig(request: pytest.FixtureRequest, cluster_mode: str) -> Iterator[Pa
         with tempfile.TemporaryDirectory(prefix="jqm-kind-") as tmp, kind.kind_cluster(Path(tmp)) as path:
             yield path
         return
-    reason = _local_cluster_missing()
+    reason = cluster.cannot_run_here()
     if reason:
-        pytest.skip(reason)
+        pytest.skip(f"no --kubeconfig/KUBECONFIG, and {reason}")
     with cluster.session(layout.StateDir.default()) as path:
         yield path
 

@@ -186,19 +186,20 @@ async def restart_crashed(request: web.Request) -> web.Response:
     return render(request, "jobInstance", job_to_dict(engine.restart_crashed(_job_id(request)), engine))
 
 
+def _int32(request: web.Request, name: str) -> int:
+    value = parse_int(request.match_info[name], name=name)
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise BadRequestError(f"the {name} must be a 32-bit integer, got {value}")
+    return value
+
+
 async def set_position(request: web.Request) -> web.Response:
-    position = parse_int(request.match_info["position"], name="position")
-    if not INT32_MIN <= position <= INT32_MAX:
-        raise BadRequestError(f"the position must be a 32-bit integer, got {position}")
-    _engine(request).set_position(_job_id(request), position)
+    _engine(request).set_position(_job_id(request), _int32(request, "position"))
     return _no_content()
 
 
 async def set_priority(request: web.Request) -> web.Response:
-    priority = parse_int(request.match_info["priority"], name="priority")
-    if not INT32_MIN <= priority <= INT32_MAX:
-        raise BadRequestError(f"the priority must be a 32-bit integer, got {priority}")
-    _engine(request).set_priority(_job_id(request), priority)
+    _engine(request).set_priority(_job_id(request), _int32(request, "priority"))
     return _no_content()
 
 
