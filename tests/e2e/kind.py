@@ -22,7 +22,13 @@ RELEASE, NAMESPACE = "jqm-operator", "jqm-system"
 
 
 def missing_tools() -> list[str]:
-    return [tool for tool in ("docker", "kind", "helm", "kubectl") if shutil.which(tool) is None]
+    """What the kind path lacks here: commands, and a running Docker engine (a client alone is not enough)."""
+    missing = [tool for tool in ("docker", "kind", "helm", "kubectl") if shutil.which(tool) is None]
+    if "docker" not in missing:
+        engine = subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False)
+        if engine.returncode != 0:
+            missing.append("a running Docker engine")
+    return missing
 
 
 def _run(*command: str, timeout: float = 900) -> str:
