@@ -26,24 +26,28 @@ def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeClu
     pod_ips = {pod.status.pod_ip for pod in kube.ready_pods(ns, name)}
     assert len(pod_ips) == REPLICAS
 
+    # "Eventually": a node just marked ready joins the load balancer once its endpoint is published.
     seen: set[str] = set()
-    for _ in range(20 * REPLICAS):  # bounded: round-robin shows every replica well before that
+
+    def health_shows_every_replica() -> bool:
         answer = http("GET", f"{lb}/ws/simple/localnode/health")
         assert answer.status == 200 and answer.text.startswith("Pollers are polling - IP: "), answer
         seen.add(answer.text.rsplit(" ", 1)[1])
-        if seen == pod_ips:
-            break
+        return seen == pod_ips
+
+    wait_for(f"health answers from every replica {sorted(pod_ips)}", health_shows_every_replica, timeout=60, every=0.02)
     assert seen == pod_ips
 
     ids: list[int] = []
-    for _ in range(20 * REPLICAS):
+
+    def enqueues_reach_every_replica() -> bool:
         answer = http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"})
         assert answer.status == 200, answer
         ids.append(int(answer.text))
-        if {ip_from_id(i) for i in ids} == pod_ips:
-            break
-    assert {ip_from_id(i) for i in ids} <= pod_ips
-    assert {ip_from_id(i) for i in ids} == pod_ips, "every replica takes enqueues"
+        return {ip_from_id(i) for i in ids} == pod_ips
+
+    wait_for("enqueues on every replica", enqueues_reach_every_replica, timeout=60, every=0.02)
+    assert {ip_from_id(i) for i in ids} == pod_ips
 
     replicas = [kube.pod_url(pod) for pod in kube.ready_pods(ns, name)]
     for job_id in ids[:6]:
