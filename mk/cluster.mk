@@ -45,6 +45,8 @@ up: cluster-up ## local cluster + operator chart + examples/jqmcluster.yaml, wai
 	ns=$$($$k get -f $(UP_EXAMPLE) -o jsonpath='{.metadata.namespace}'); \
 	ip=$$($$k get service -n $$ns $$name -o jsonpath='{.status.loadBalancer.ingress[0].ip}'); \
 	port=$$($$k get service -n $$ns $$name -o jsonpath='{.spec.ports[0].port}'); \
+	replicas=$$($$k get -f $(UP_EXAMPLE) -o jsonpath='{.spec.replicas}'); \
+	$(BIN)/python -m jqm_localcluster.lbcheck http://$$ip:$$port/ws/simple/localnode/health $$replicas; \
 	echo; echo "JqmCluster $$ns/$$name is Available."; \
 	echo "  export KUBECONFIG=$(CLUSTER_KUBECONFIG)"; \
 	echo "  export PATH=$(CLUSTER_K8S_BIN):\$$PATH   # kubectl $(CLUSTER_K8S_VERSION)"; \
