@@ -99,6 +99,49 @@ def _wait_healthy(node: RunningNode) -> None:
     raise AssertionError(f"jqm-node not healthy after {STARTUP_TIMEOUT}s:\n{node.log_path.read_text()}")
 
 
+def launch_node(
+    workdir: Path,
+    *,
+    config: dict[str, Any] | None = None,
+    ip: str = "127.0.0.1",
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+) -> RunningNode:
+    """Starts a node process in ``workdir`` (its log beside it) and waits until it is healthy."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port(ip)
+    command = [sys.executable, "-m", "jqm_node", "--ip", ip, "--listen", f"{ip}:{port}", "--workdir", str(workdir)]
+    if config is not None:
+        config_path = workdir / "config.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        command += ["--config", str(config_path)]
+    command += args or []
+    log_path = workdir.with_suffix(".log")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JQM_")}
+    environment.update({"JQM_KILL_GRACE": "2", "JQM_SHUTDOWN_GRACE": "10"}, **(env or {}))
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+    node = RunningNode(ip=ip, port=port, workdir=workdir, process=process, log_path=log_path)
+    try:
+        _wait_healthy(node)
+    except AssertionError:
+        stop_node(node)
+        raise
+    return node
+
+
+def stop_node(node: RunningNode) -> None:
+    """SIGTERM, then SIGKILL if the node has not exited after 20 s."""
+    if node.process.poll() is None:
+        node.process.send_signal(signal.SIGTERM)
+        try:
+            node.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            node.process.wait()
+
+
 StartNode = Callable[..., RunningNode]
 
 
@@ -107,43 +150,14 @@ def start_node(tmp_path: Path) -> Iterator[StartNode]:
     """Factory: ``start_node(config={...}, ip="127.0.0.2", port=None, env={...}, args=[...])``."""
     nodes: list[RunningNode] = []
 
-    def start(
-        *,
-        config: dict[str, Any] | None = None,
-        ip: str = "127.0.0.1",
-        port: int | None = None,
-        env: dict[str, str] | None = None,
-        args: list[str] | None = None,
-    ) -> RunningNode:
-        index = len(nodes)
-        workdir = tmp_path / f"node{index}"
-        workdir.mkdir()
-        port = port or free_port(ip)
-        command = [sys.executable, "-m", "jqm_node", "--ip", ip, "--listen", f"{ip}:{port}", "--workdir", str(workdir)]
-        if config is not None:
-            config_path = workdir / "config.yaml"
-            config_path.write_text(yaml.safe_dump(config))
-            command += ["--config", str(config_path)]
-        command += args or []
-        log_path = tmp_path / f"node{index}.log"
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("JQM_")}
-        environment.update({"JQM_KILL_GRACE": "2", "JQM_SHUTDOWN_GRACE": "10"}, **(env or {}))
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        node = RunningNode(ip=ip, port=port, workdir=workdir, process=process, log_path=log_path)
+    def start(**options: Any) -> RunningNode:
+        node = launch_node(tmp_path / f"node{len(nodes)}", **options)
         nodes.append(node)
-        _wait_healthy(node)
         return node
 
     yield start
     for node in nodes:
-        if node.process.poll() is None:
-            node.process.send_signal(signal.SIGTERM)
-            try:
-                node.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
-                node.process.wait()
+        stop_node(node)
 
 
 def shell_job(name: str, command: str, **extra: Any) -> dict[str, Any]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -14,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from jqm_node.ids import id_base
-from tests.node.conftest import RunningNode, _wait_healthy, free_port
+from tests.node.conftest import RunningNode, launch_node, stop_node
 
 pytestmark = pytest.mark.integration
 
@@ -49,31 +45,12 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     """One node for the whole module (starting one per test would dominate the run time)."""
-    workdir = tmp_path_factory.mktemp("client-node")
-    config = workdir / "config.yaml"
-    config.write_text(yaml.safe_dump(CONFIG))
-    port = free_port(IP)
-    log_path = workdir / "node.log"
-    command = [sys.executable, "-m", "jqm_node", "--ip", IP, "--listen", f"{IP}:{port}", "--workdir", str(workdir)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={"PATH": "/usr/bin:/bin", "JQM_KILL_GRACE": "2", "JQM_SHUTDOWN_GRACE": "2"},
-        )
-    running = RunningNode(ip=IP, port=port, workdir=workdir, process=process, log_path=log_path)
+    running = launch_node(tmp_path_factory.mktemp("client") / "node", config=CONFIG, ip=IP)
     try:
-        _wait_healthy(running)
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert "internal error on" not in log_path.read_text(), log_path.read_text()
+        stop_node(running)
+    assert "internal error on" not in running.log_path.read_text(), running.log_path.read_text()
 
 
 # ---------------------------------------------------------------------------------------- helpers
