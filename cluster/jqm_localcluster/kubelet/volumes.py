@@ -79,26 +79,11 @@ def volume_files(
     volume: Obj, pod: Obj, lookups: Lookups, tokens: Tokens, allocatable: Mapping[str, str]
 ) -> Files | None:
     """The files of a content volume (ConfigMap, Secret, downwardAPI, projected); None for directories."""
-    if "configMap" in volume:
-        v = volume["configMap"]
-        return _keyed_files(
-            "ConfigMap",
-            v["name"],
-            v.get("items"),
-            v.get("defaultMode", DEFAULT_MODE),
-            v.get("optional", False),
-            lookups,
-        )
-    if "secret" in volume:
-        v = volume["secret"]
-        return _keyed_files(
-            "Secret",
-            v["secretName"],
-            v.get("items"),
-            v.get("defaultMode", DEFAULT_MODE),
-            v.get("optional", False),
-            lookups,
-        )
+    for source, kind, name_key in (("configMap", "ConfigMap", "name"), ("secret", "Secret", "secretName")):
+        if source in volume:
+            v = volume[source]
+            mode, optional = v.get("defaultMode", DEFAULT_MODE), v.get("optional", False)
+            return _keyed_files(kind, v[name_key], v.get("items"), mode, optional, lookups)
     if "downwardAPI" in volume:
         v = volume["downwardAPI"]
         return _downward_files(pod, v.get("items", []), v.get("defaultMode", DEFAULT_MODE), allocatable)
