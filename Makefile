@@ -15,7 +15,7 @@ help: ## list the targets
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[node,operator,dev]'
+	$(BIN)/pip install --quiet -e '.[node,operator,client,kubectl,dev]'
 	@touch $@
 
 venv: $(INSTALLED) ## create .venv with the project and its tools
