@@ -1,0 +1,5 @@
+import sys
+
+from jqm_kubectl.cli import main
+
+sys.exit(main())
