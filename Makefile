@@ -47,4 +47,4 @@ clean: ## remove the virtualenv and caches (not the Kubernetes build cache)
 # Each area owns a fragment: mk/<area>.mk adds its targets and prerequisites of `test`.
 include $(sort $(wildcard mk/*.mk))
 
-test: lint unit integration e2e ## the whole suite: lint, unit, integration, end-to-end
+test: lint unit integration e2e e2e-client ## the whole suite: lint, unit, integration, end-to-end (cluster, then the kubectl plugin)
