@@ -35,7 +35,7 @@ integration: $(INSTALLED) cluster-build ## real processes and HTTP: nodes on loo
 	$(CLUSTER) run -- $(BIN)/pytest -m "integration and not e2e"
 
 e2e: $(INSTALLED) cluster-build ## end-to-end scenarios: operator chart and JqmClusters on the local cluster
-	$(CLUSTER) run -- $(BIN)/pytest -m e2e tests/e2e
+	$(CLUSTER) run -- $(BIN)/pytest -m e2e tests/e2e tests/kubectl
 
 bench: $(INSTALLED) ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -47,4 +47,4 @@ clean: ## remove the virtualenv and caches (not the Kubernetes build cache)
 # Each area owns a fragment: mk/<area>.mk adds its targets and prerequisites of `test`.
 include $(sort $(wildcard mk/*.mk))
 
-test: lint unit integration e2e e2e-client ## the whole suite: lint, unit, integration, end-to-end (cluster, then the kubectl plugin)
+test: lint unit integration e2e ## the whole suite: lint, unit, integration, end-to-end
