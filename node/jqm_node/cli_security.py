@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--management-listen",
         default=env("JQM_MANAGEMENT_LISTEN", "127.0.0.1:1790"),
-        help="HOST:PORT of status, drain, metrics [env JQM_MANAGEMENT_LISTEN]",
+        help="HOST:PORT of status, drain, metrics (default 127.0.0.1:1790) [env JQM_MANAGEMENT_LISTEN]",
     )
     g.add_argument(
         "--management-token-file",

@@ -259,8 +259,10 @@ async def test_verified_passwords_are_cached_and_failures_remembered(
     assert not any(b"pw-ann" in key for key in verifier._cache), "keys are HMACs, never the password"
 
 
-async def test_a_users_reload_invalidates_the_cache(verifier: CredentialVerifier) -> None:
+async def test_a_users_reload_invalidates_both_caches(verifier: CredentialVerifier) -> None:
     await verifier.authenticate(basic("ann", "pw-ann"))
+    with pytest.raises(AuthenticationRequiredError):
+        await verifier.authenticate(basic("ann", "new-password"))  # not yet: remembered as failed
     path = verifier.users.paths[0]
     users_file(path, [user("ann", "new-password", "client")])
     os.utime(path, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))

@@ -13,8 +13,8 @@ How failed attempts cannot exhaust the CPU:
   so verifications never use more than one core and never delay requests already authenticated;
 - at most ``max_pending`` (8) verifications wait for that thread; past that a request is answered
   429 at once (errorDto code 14) instead of queueing work;
-- a failed credential is remembered (same HMAC key, 4,096 entries, 5 minutes): the same wrong
-  password again is refused without hashing;
+- a failed credential is remembered (same HMAC key, 4,096 entries, 5 minutes, forgotten when the
+  users files change): the same wrong password again is refused without hashing;
 - an unknown login is hashed against a fixed dummy hash, so that response times do not tell which
   logins exist (it takes its place in the same bounded queue).
 
@@ -67,7 +67,8 @@ class CredentialVerifier:
         self._key = secrets.token_bytes(32)
         self._cache: OrderedDict[bytes, tuple[int, Principal]] = OrderedDict()
         self._cache_size = cache_size
-        self._failed: OrderedDict[bytes, float] = OrderedDict()
+        self._failed: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
+        """HMAC key of a refused credential -> (users generation, until when it is refused without hashing)."""
         self._max_pending = max_pending
         self._pending = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jqm-password-check")
@@ -108,7 +109,7 @@ class CredentialVerifier:
         if cached is not None and cached[0] == generation:
             self._cache.move_to_end(key)
             return cached[1]
-        if self._recently_failed(key):
+        if self._recently_failed(key, generation):
             raise AuthenticationRequiredError("invalid credentials")
         user = table.users.get(login)
         if user is not None and user.password is not None:
@@ -117,16 +118,17 @@ class CredentialVerifier:
                 return user.principal
         else:
             await self._slow_check(_dummy_hash(table), password)  # as long as a real check: no user enumeration
-        self._failed[key] = time.monotonic() + FAILED_SECONDS
+        self._failed[key] = (generation, time.monotonic() + FAILED_SECONDS)
         if len(self._failed) > FAILED_SIZE:
             self._failed.popitem(last=False)
         raise AuthenticationRequiredError("invalid credentials")
 
-    def _recently_failed(self, key: bytes) -> bool:
-        expires = self._failed.get(key)
-        if expires is None:
+    def _recently_failed(self, key: bytes, generation: int) -> bool:
+        """True if this credential was refused under the same users and not long ago."""
+        failed = self._failed.get(key)
+        if failed is None:
             return False
-        if expires < time.monotonic():
+        if failed[0] != generation or failed[1] < time.monotonic():
             del self._failed[key]
             return False
         return True
