@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -74,11 +75,13 @@ class RunningNode:
     process: subprocess.Popen[bytes]
     log_path: Path
     management_port: int = 0
+    tls: ssl.SSLContext | None = None
+    """Set for a node listening with TLS: what the tests trust."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"http://{self.ip}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.ip}:{self.port}"
 
     def request(
         self,
@@ -93,7 +96,7 @@ class RunningNode:
         headers = dict(headers or {})
         if auth is not None and "Authorization" not in headers:
             headers["Authorization"] = basic(auth)
-        return http(method, self.url + path, data=data, headers=headers)
+        return http(method, self.url + path, data=data, headers=headers, context=self.tls)
 
     def manage(
         self, method: str, path: str, *, data: bytes | None = None, token: str | None = MANAGEMENT_TOKEN
@@ -182,6 +185,7 @@ def launch_node(
     port: int | None = None,
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> RunningNode:
     """Starts a node process in ``workdir`` (its log beside it) and waits until it is healthy.
 
@@ -212,7 +216,7 @@ def launch_node(
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     node = RunningNode(
-        ip=ip, port=port, workdir=workdir, process=process, log_path=log_path, management_port=management_port
+        ip=ip, port=port, workdir=workdir, process=process, log_path=log_path, management_port=management_port, tls=tls
     )
     try:
         _wait_healthy(node)
