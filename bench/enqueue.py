@@ -1,4 +1,5 @@
-"""(a) Enqueue throughput through ``POST /ws/simple/ji`` with wrk, next to the bare aiohttp baseline."""
+"""(a) Enqueue throughput through ``POST /ws/simple/ji`` with wrk: the node with authentication on (HTTP
+Basic, as clients send it) and off, next to the bare aiohttp baseline, all in the same run."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ CONFIG = {
 }
 
 
-def wrk(url: str, *, seconds: int, connections: int) -> float:
+def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> float:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian package 'wrk'); make bench installs it")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -26,6 +27,8 @@ def wrk(url: str, *, seconds: int, connections: int) -> float:
             f'wrk.body = "{BODY}"\n'
             'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
         )
+        for name, value in (headers or {}).items():
+            script.write(f'wrk.headers["{name}"] = "{value}"\n')
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,
@@ -46,7 +49,16 @@ def run(*, workdir: Path, seconds: int = 8, connections: int = 32) -> dict[str, 
     with bare_aiohttp() as (url, _):
         wrk(url + "/ws/simple/ji", seconds=2, connections=connections)  # warm-up
         bare = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections)
-    with jqm_node(workdir, CONFIG) as (url, _):
-        wrk(url + "/ws/simple/ji", seconds=2, connections=connections)
-        node = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections)
-    return {"bare_rps": bare, "node_rps": node, "ratio": node / bare}
+    rates = {}
+    for auth in (False, True):
+        with jqm_node(workdir / f"auth-{auth}", CONFIG, auth=auth) as node:
+            url = node.url + "/ws/simple/ji"
+            wrk(url, seconds=2, connections=connections, headers=node.headers)  # warm-up (and the one PBKDF2)
+            rates[auth] = wrk(url, seconds=seconds, connections=connections, headers=node.headers)
+    return {
+        "bare_rps": bare,
+        "node_open_rps": rates[False],
+        "node_rps": rates[True],
+        "ratio": rates[True] / bare,
+        "auth_ratio": rates[True] / rates[False],
+    }

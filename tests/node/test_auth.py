@@ -294,6 +294,25 @@ async def test_password_checks_are_bounded(verifier: CredentialVerifier, monkeyp
     verifier.close()
 
 
+async def test_a_burst_with_one_credential_costs_one_check(
+    verifier: CredentialVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    original = PasswordHash.matches
+
+    def counting(self: PasswordHash, password: str) -> bool:
+        checks.append(password)
+        return original(self, password)
+
+    monkeypatch.setattr(PasswordHash, "matches", counting)
+    burst = await asyncio.gather(*(verifier.authenticate(basic("ann", "pw-ann")) for _ in range(32)))
+    assert {p.name for p in burst} == {"ann"} and checks == ["pw-ann"]
+    wrong = await asyncio.gather(
+        *(verifier.authenticate(basic("ann", "bad")) for _ in range(32)), return_exceptions=True
+    )
+    assert all(isinstance(w, AuthenticationRequiredError) for w in wrong) and checks == ["pw-ann", "bad"]
+
+
 async def test_job_credentials_live_while_the_job_runs(verifier: CredentialVerifier) -> None:
     login, password = verifier.jobs.issue(42)
     assert login == "jqm-job-42"

@@ -16,9 +16,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAX_EXAMPLES = int(os.environ.get("JQM_FUZZ_EXAMPLES", "25"))
-CHECKS = (
-    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
-)
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
 
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed (dev extra)")

@@ -11,8 +11,9 @@ How failed attempts cannot exhaust the CPU:
 
 - PBKDF2 never runs on the event loop: it runs in one worker thread (``hashlib`` releases the GIL),
   so verifications never use more than one core and never delay requests already authenticated;
-- at most ``max_pending`` (8) verifications wait for that thread; past that a request is answered
-  429 at once (errorDto code 14) instead of queueing work;
+- at most ``max_pending`` (8) distinct credentials wait for that thread; past that a request is
+  answered 429 at once (errorDto code 14) instead of queueing work; requests that bring a credential
+  already being checked wait for that check (a client opening many connections costs one PBKDF2);
 - a failed credential is remembered (same HMAC key, 4,096 entries, 5 minutes, forgotten when the
   users files change): the same wrong password again is refused without hashing;
 - an unknown login is hashed against a fixed dummy hash, so that response times do not tell which
@@ -70,7 +71,8 @@ class CredentialVerifier:
         self._failed: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
         """HMAC key of a refused credential -> (users generation, until when it is refused without hashing)."""
         self._max_pending = max_pending
-        self._pending = 0
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
+        """Verifications under way, by credential key: requests with the same credential share one."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jqm-password-check")
 
     def close(self) -> None:
@@ -113,11 +115,11 @@ class CredentialVerifier:
             raise AuthenticationRequiredError("invalid credentials")
         user = table.users.get(login)
         if user is not None and user.password is not None:
-            if await self._slow_check(user.password, password):
+            if await self._slow_check(key, user.password, password):
                 self._remember(key, generation, user.principal)
                 return user.principal
-        else:
-            await self._slow_check(_dummy_hash(table), password)  # as long as a real check: no user enumeration
+        else:  # as long as a real check, so that response times do not tell which logins exist
+            await self._slow_check(key, _dummy_hash(table), password)
         self._failed[key] = (generation, time.monotonic() + FAILED_SECONDS)
         if len(self._failed) > FAILED_SIZE:
             self._failed.popitem(last=False)
@@ -133,14 +135,17 @@ class CredentialVerifier:
             return False
         return True
 
-    async def _slow_check(self, stored: PasswordHash, password: str) -> bool:
-        if self._pending >= self._max_pending:
-            raise AuthenticationBusyError("too many password verifications in progress: retry in a moment")
-        self._pending += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, stored.matches, password)
-        finally:
-            self._pending -= 1
+    async def _slow_check(self, key: bytes, stored: PasswordHash, password: str) -> bool:
+        """PBKDF2 in the worker thread; a burst of requests with one credential (a client opening many
+        connections at once) shares a single verification instead of queueing one each."""
+        check = self._checking.get(key)
+        if check is None:
+            if len(self._checking) >= self._max_pending:
+                raise AuthenticationBusyError("too many password verifications in progress: retry in a moment")
+            check = asyncio.get_running_loop().run_in_executor(self._pool, stored.matches, password)
+            self._checking[key] = check
+            check.add_done_callback(lambda _: self._checking.pop(key, None))
+        return await asyncio.shield(check)  # a caller that goes away does not cancel the others' check
 
     def _remember(self, key: bytes, generation: int, principal: Principal) -> None:
         self._cache[key] = (generation, principal)
