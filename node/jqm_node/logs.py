@@ -7,7 +7,25 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs every malformed request (already answered 400) at ERROR with a traceback, so that
+    anyone could fill the log; they are dropped, or kept as one DEBUG line when the node logs DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg, record.args = "malformed request answered %s: %.200s", (error.code, error.message)
+        record.exc_info, record.exc_text = None, None
+        return True
 
 
 def configure_logging(engine_log: Path, level: str) -> None:
@@ -21,6 +39,7 @@ def configure_logging(engine_log: Path, level: str) -> None:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(_MalformedRequests())
 
 
 def tail_lines(path: Path, count: int, *, block: int = 64 * 1024) -> list[str]:

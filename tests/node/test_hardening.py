@@ -157,3 +157,17 @@ def test_nothing_logged_as_internal_error(strict_node: RunningNode) -> None:
     ):
         assert strict_node.request("GET", path)[0] == 400
     assert "internal error" not in strict_node.log_path.read_text()
+
+
+def test_malformed_requests_cannot_fill_the_log(strict_node: RunningNode) -> None:
+    for junk in (
+        b"GET / HTTP/1.1\r\nX-A: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"get / HTTP/1.1\r\n\r\n",
+        b"\x00\x01\r\n\r\n",
+    ):
+        with connect(strict_node) as sock:
+            sock.sendall(junk)
+            assert read_until_closed(sock).startswith(b"HTTP/1.0 400")
+    assert strict_node.request("GET", "/ws/simple/localnode/health")[0] == 200
+    log = strict_node.log_path.read_text()
+    assert "Traceback" not in log and "Error handling request" not in log
