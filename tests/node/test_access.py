@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,16 @@ def test_permissions_are_upstreams(method: str, path: str, permission: str) -> N
 def test_health_is_the_only_public_route() -> None:
     assert [key for key, rule in ROUTE_RULES.items() if rule is PUBLIC] == [("GET", "/ws/simple/localnode/health")]
     assert ROUTE_RULES[("GET", "/ws/simple/enginelog")] is ADMIN_ONLY
+
+
+def test_the_documented_table_is_the_enforced_one() -> None:
+    """docs/NODE.md's route table, row by row, against ROUTE_RULES."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "NODE.md").read_text()
+    rows = re.findall(r"^\| `(GET|POST|DELETE) (/ws/[^`]*)` \| ([^|]+) \|", text, flags=re.MULTILINE)
+    documented = {(method, path): permission.strip() for method, path, permission in rows}
+    expected = {
+        key: "none (public)" if rule is PUBLIC else "any valid credential" if rule is AUTHENTICATED
+        else "`*:*` (administrator)" if rule is ADMIN_ONLY else f"`{rule.permission}`"
+        for key, rule in ROUTE_RULES.items()
+    }  # fmt: skip
+    assert documented == expected
