@@ -3,10 +3,12 @@ Basic, as clients send it) and off, next to the bare aiohttp baseline, all in th
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.servers import bare_aiohttp, jqm_node
@@ -18,7 +20,13 @@ CONFIG = {
 }
 
 
-def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> float:
+@dataclass(frozen=True, slots=True)
+class WrkRun:
+    rps: float
+    requests: int
+
+
+def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> WrkRun:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian package 'wrk'); make bench installs it")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -39,26 +47,39 @@ def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | N
     Path(script.name).unlink()
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None:
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    requests = re.search(r"(\d+) requests in", out)
+    if rps is None or requests is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
-    return float(match.group(1))
+    return WrkRun(rps=float(rps.group(1)), requests=int(requests.group(1)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(*, workdir: Path, seconds: int = 8, connections: int = 32) -> dict[str, float]:
+    """Requests/s, and the node's CPU time per request (which other load on the machine barely changes)."""
     with bare_aiohttp() as (url, _):
         wrk(url + "/ws/simple/ji", seconds=2, connections=connections)  # warm-up
-        bare = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections)
-    rates = {}
+        bare = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections).rps
+    rates, cpu = {}, {}
     for auth in (False, True):
         with jqm_node(workdir / f"auth-{auth}", CONFIG, auth=auth) as node:
             url = node.url + "/ws/simple/ji"
             wrk(url, seconds=2, connections=connections, headers=node.headers)  # warm-up (and the one PBKDF2)
-            rates[auth] = wrk(url, seconds=seconds, connections=connections, headers=node.headers)
+            before = cpu_seconds(node.pid)
+            measured = wrk(url, seconds=seconds, connections=connections, headers=node.headers)
+            rates[auth], cpu[auth] = measured.rps, (cpu_seconds(node.pid) - before) / measured.requests * 1e6
     return {
         "bare_rps": bare,
         "node_open_rps": rates[False],
         "node_rps": rates[True],
         "ratio": rates[True] / bare,
         "auth_ratio": rates[True] / rates[False],
+        "node_open_cpu_us": cpu[False],
+        "node_cpu_us": cpu[True],
+        "auth_cpu_ratio": cpu[False] / cpu[True],
     }
