@@ -24,6 +24,7 @@ from jqm_node.ids import BLOCK_SIZE
 from jqm_node.logs import configure_logging
 from jqm_node.netinfo import detect_ipv4, validate_ipv4
 from jqm_node.node import Node, Settings
+from jqm_node.security_settings import SecuritySettings
 from jqm_node.tls import server_context
 
 log = logging.getLogger("jqm_node")
@@ -128,14 +129,18 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
     return settings, config
 
 
+def _runner(app: web.Application, security: SecuritySettings) -> web.AppRunner:
+    """``keepalive_timeout`` bounds the time to send a request's headers (and idle keep-alive time);
+    ``lingering_time=0``: a connection whose body was not read (refused, timed out) is closed at once."""
+    return web.AppRunner(
+        app, access_log=None, handle_signals=False, keepalive_timeout=security.header_timeout, lingering_time=0
+    )
+
+
 async def serve(node: Node) -> None:
     """Serves until SIGTERM or SIGINT, then stops gracefully: no new job, running jobs get the grace."""
     s, security = node.settings, node.settings.security
-    # keepalive_timeout bounds the time to send a request's headers (and idle keep-alive time);
-    # lingering_time=0: a connection whose body was not read (refused, timed out) is closed at once.
-    limits = {"keepalive_timeout": security.header_timeout, "lingering_time": 0}
-    runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False, **limits)
-    management = web.AppRunner(build_management_app(node), access_log=None, handle_signals=False, **limits)
+    runner, management = _runner(build_app(node), security), _runner(build_management_app(node), security)
     await runner.setup()
     await management.setup()
     tls = server_context(security.tls) if security.tls else None

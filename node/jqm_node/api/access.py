@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import AbstractRoute
 
 from jqm_node.api.representation import error_response
@@ -167,7 +168,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def access_middleware(
     *, rules: dict[AbstractRoute, Rule], verifier: CredentialVerifier | None, cluster_secret: bytes | None
-) -> Callable[..., Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """Authenticates and authorizes each request (``verifier`` None: authentication is off)."""
 
     def peer_call(request: web.Request) -> Principal:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from aiohttp import StreamReader, web
+from aiohttp.typedefs import Middleware
 
 from jqm_node.errors import JqmError
 
@@ -28,7 +29,7 @@ def _expire(body: StreamReader, seconds: float) -> None:
         body.set_exception(BodyTimeoutError(f"the request body did not arrive within {seconds:g}s"))
 
 
-def body_timeout_middleware(seconds: float) -> Callable[..., Awaitable[web.StreamResponse]]:
+def body_timeout_middleware(seconds: float) -> Middleware:
     """A request whose body has not fully arrived ``seconds`` after its headers fails with 408: its
     handler's read raises, the errorDto is sent and the connection closed (``lingering_time=0``)."""
 

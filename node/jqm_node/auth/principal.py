@@ -26,7 +26,7 @@ class Principal:
         return decided
 
 
-def acting_user(request: Mapping[str, Any]) -> str:
+def acting_user(request: Mapping[Any, Any]) -> str:
     """The name a request acts for: a user, a job's login, or what a peer said (empty if none)."""
     principal = request.get(PRINCIPAL)
     return principal.name if isinstance(principal, Principal) else ""

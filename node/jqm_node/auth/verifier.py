@@ -3,7 +3,7 @@
 How the enqueue path stays fast: a password is checked with PBKDF2 (hundreds of milliseconds on
 purpose) only the first time it is seen. A success is remembered in a bounded LRU cache (1,024
 entries) whose key is an HMAC-SHA256, under a random key made at process start, of the credential
-as sent (``login:password``): neither the password nor a plain hash of it is ever kept. Later
+as sent (the base64 of ``login:password``): neither the password nor a plain hash of it is ever kept. Later
 requests cost one HMAC and a dictionary lookup. A reload of the users files (new ``generation``)
 invalidates every cached entry.
 
@@ -65,7 +65,7 @@ class CredentialVerifier:
     ) -> None:
         self.users = users
         self.jobs = jobs
-        self._key = secrets.token_bytes(32)
+        self._hmac = hmac.new(secrets.token_bytes(32), digestmod=hashlib.sha256)
         self._cache: OrderedDict[bytes, tuple[int, Principal]] = OrderedDict()
         self._cache_size = cache_size
         self._failed: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
@@ -90,7 +90,20 @@ class CredentialVerifier:
             return self._bearer(value.strip())
         raise AuthenticationRequiredError("unsupported authentication scheme: use Basic or Bearer")
 
+    def _key_of(self, value: str) -> bytes:
+        """The cache key of a Basic credential: HMAC-SHA256 of it as sent, under the process's key."""
+        mac = self._hmac.copy()  # the keyed state is prepared once: one HMAC costs about a microsecond
+        mac.update(value.encode("utf-8", "surrogateescape"))
+        return mac.digest()
+
     async def _basic(self, value: str) -> Principal:
+        key = self._key_of(value)
+        table = self.users.table  # may reload the users: read it before their generation
+        generation = self.users.generation
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == generation:
+            self._cache.move_to_end(key)
+            return cached[1]
         try:
             credential = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
         except (binascii.Error, UnicodeEncodeError):
@@ -99,18 +112,11 @@ class CredentialVerifier:
         if not colon:
             raise AuthenticationRequiredError("malformed Basic credentials")
         login, password = _decode(raw_login), _decode(raw_password)
-        if login.startswith(JOB_LOGIN_PREFIX):
+        if login.startswith(JOB_LOGIN_PREFIX):  # never cached: revoked the moment the job ends
             principal = self.jobs.check(login, password)
             if principal is None:
                 raise AuthenticationRequiredError("invalid credentials (a job's credential is valid while it runs)")
             return principal
-        key = hmac.digest(self._key, credential, "sha256")
-        table = self.users.table
-        generation = self.users.generation
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == generation:
-            self._cache.move_to_end(key)
-            return cached[1]
         if self._recently_failed(key, generation):
             raise AuthenticationRequiredError("invalid credentials")
         user = table.users.get(login)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -133,8 +134,8 @@ class Forwarder:
                 headers = end_to_end_headers(upstream.headers)
                 length = upstream.content_length
                 if length is not None and length <= _BUFFERED_BYTES:  # most answers: one write, no chunking
-                    body = await upstream.read()
-                    return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
+                    answer = await upstream.read()
+                    return web.Response(status=upstream.status, reason=upstream.reason, body=answer, headers=headers)
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
                 if length is not None:
                     response.content_length = length
@@ -155,7 +156,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IdOf = Callable[[web.Request], int | None]
 
 
-def forwarding_middleware(*, forwarder: Forwarder, self_ip: str, id_of: IdOf) -> Callable[..., Awaitable[object]]:
+def forwarding_middleware(*, forwarder: Forwarder, self_ip: str, id_of: IdOf) -> Middleware:
     """Forwards requests for which ``id_of`` finds a job ID owned by another node."""
 
     @web.middleware
