@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -61,25 +62,39 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run(*, workdir: Path, seconds: int = 8, connections: int = 32) -> dict[str, float]:
-    """Requests/s, and the node's CPU time per request (which other load on the machine barely changes)."""
+    """Requests/s, and the node's CPU time per request (which other load on the machine barely changes).
+
+    The open node and the authenticating one run side by side and are measured in the order open,
+    auth, auth, open (each figure is the mean of its two measures), so that a drift of the machine's
+    load during the run weighs on both alike.
+    """
     with bare_aiohttp() as (url, _):
         wrk(url + "/ws/simple/ji", seconds=2, connections=connections)  # warm-up
         bare = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections).rps
-    rates, cpu = {}, {}
-    for auth in (False, True):
-        with jqm_node(workdir / f"auth-{auth}", CONFIG, auth=auth) as node:
-            url = node.url + "/ws/simple/ji"
-            wrk(url, seconds=2, connections=connections, headers=node.headers)  # warm-up (and the one PBKDF2)
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    with (
+        jqm_node(workdir / "open", CONFIG, auth=False) as open_node,
+        jqm_node(workdir / "auth", CONFIG, auth=True) as auth_node,
+    ):
+        nodes = {False: open_node, True: auth_node}
+        for node in nodes.values():  # warm-up (and the authenticating node's one PBKDF2)
+            wrk(node.url + "/ws/simple/ji", seconds=2, connections=connections, headers=node.headers)
+        for auth in (False, True, True, False):
+            node = nodes[auth]
             before = cpu_seconds(node.pid)
-            measured = wrk(url, seconds=seconds, connections=connections, headers=node.headers)
-            rates[auth], cpu[auth] = measured.rps, (cpu_seconds(node.pid) - before) / measured.requests * 1e6
+            measured = wrk(node.url + "/ws/simple/ji", seconds=seconds, connections=connections, headers=node.headers)
+            rates[auth].append(measured.rps)
+            cpu[auth].append((cpu_seconds(node.pid) - before) / measured.requests * 1e6)
+    rate = {auth: statistics.mean(values) for auth, values in rates.items()}
+    cost = {auth: statistics.mean(values) for auth, values in cpu.items()}
     return {
         "bare_rps": bare,
-        "node_open_rps": rates[False],
-        "node_rps": rates[True],
-        "ratio": rates[True] / bare,
-        "auth_ratio": rates[True] / rates[False],
-        "node_open_cpu_us": cpu[False],
-        "node_cpu_us": cpu[True],
-        "auth_cpu_ratio": cpu[False] / cpu[True],
+        "node_open_rps": rate[False],
+        "node_rps": rate[True],
+        "ratio": rate[True] / bare,
+        "auth_ratio": rate[True] / rate[False],
+        "node_open_cpu_us": cost[False],
+        "node_cpu_us": cost[True],
+        "auth_cpu_ratio": cost[False] / cost[True],
     }

@@ -244,6 +244,18 @@ def test_forged_missing_or_expired_signatures_are_refused(three_nodes: tuple[Run
             assert b"node-to-node call refused" in body and "WWW-Authenticate" in reply_headers
 
 
+def test_a_refused_peer_call_is_never_handled(three_nodes: tuple[RunningNode, ...]) -> None:
+    owner, other, _ = three_nodes
+    owner.wait_state(owner.enqueue("Wait"), "RUNNING")  # the only slot: what follows waits
+    waiting = owner.enqueue("Wait")
+    path = f"/ws/client/ji/cancelled/{waiting}"
+    forged = signed("POST", path, sender=other.ip, secret="not-the-cluster-secret-at-all")
+    assert owner.request("POST", path, headers=forged)[0] == 401
+    assert owner.state(waiting) == "SUBMITTED"
+    assert owner.request("POST", path, headers=signed("POST", path, sender=other.ip), auth=None)[0] == 204
+    assert owner.state(waiting) == "CANCELLED"
+
+
 def test_the_clients_credentials_never_reach_the_owner(three_nodes: tuple[RunningNode, ...], tmp_path: Path) -> None:
     """The entry node authorizes; the owner gets a signed call naming the user, not the password."""
     owner, other, _ = three_nodes
