@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from jqm_node.api.access import ADMIN_ONLY, AUTHENTICATED, PEER, PUBLIC, ROUTE_RULES, needs, rules_for
+from jqm_node.api.access import (
+    ADMIN_ONLY,
+    AUTHENTICATED,
+    PEER,
+    PUBLIC,
+    ROUTE_RULES,
+    needs,
+    rules_for,
+)
 from jqm_node.app import build_app
 from jqm_node.config import NodeConfig
 from jqm_node.model import Queue

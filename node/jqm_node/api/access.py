@@ -38,6 +38,7 @@ from jqm_node.auth.permissions import Permission
 from jqm_node.auth.principal import PRINCIPAL, Principal
 from jqm_node.auth.verifier import CredentialVerifier
 from jqm_node.cluster import peerauth
+from jqm_node.logs import ThrottledWarning
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ def access_middleware(
     *, rules: dict[AbstractRoute, Rule], verifier: CredentialVerifier | None, cluster_secret: bytes | None
 ) -> Middleware:
     """Authenticates and authorizes each request (``verifier`` None: authentication is off)."""
+    refusals = ThrottledWarning(log, "refused a node-to-node call")
 
     def peer_call(request: web.Request) -> Principal:
         if cluster_secret is None:
@@ -181,8 +183,7 @@ def access_middleware(
                 cluster_secret, method=request.method, path_qs=request.raw_path, headers=request.headers
             )
         except peerauth.PeerSignatureError as e:
-            log.warning("refused a node-to-node call from %s for %s %s: %s",
-                        request.remote, request.method, request.path, e)  # fmt: skip
+            refusals.note(f"from {request.remote} for {request.method} {request.path}: {e}")
             raise AuthenticationRequiredError(f"node-to-node call refused: {e}") from None
         return Principal(call.user, frozenset())
 
