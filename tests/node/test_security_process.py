@@ -206,3 +206,15 @@ def test_hash_password_prints_the_documented_format() -> None:
     assert (algorithm, iterations) == ("pbkdf2-sha256", "600000") and salt.endswith("=") and len(digest) == 44
     assert run_node("hash-password", stdin="\n").returncode == 2
     assert run_node("hash-password", "--iterations", "0", stdin="x\n").returncode == 2
+
+
+def test_the_simple_api_enqueues_as_the_caller_by_default(start_node: StartNode) -> None:
+    """As upstream's ServiceSimple: no ``user`` field means the authenticated user."""
+    node = start_node(config={"jobDefinitions": [shell_job("T", "true")]})
+    mine = node.enqueue("T")
+    theirs = node.enqueue("T", user="someone")
+    users = [
+        json.loads(node.request("GET", f"/ws/client/ji/{job_id}", headers={"Accept": "application/json"})[2])["user"]
+        for job_id in (mine, theirs)
+    ]
+    assert users == ["admin", "someone"]
