@@ -27,6 +27,8 @@ MAX_REASON_LENGTH = 200
 
 
 class StoppingConflictError(JqmError):
+    """An undrain while the node stops (409)."""
+
     code = 10
     status = HTTPStatus.CONFLICT
 
