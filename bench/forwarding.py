@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.servers import jqm_node
+from bench.servers import BenchNode, jqm_node
 
 IPS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 CONFIG = {"jobDefinitions": [{"name": "T", "path": "true"}]}
@@ -35,12 +35,16 @@ def common_free_port() -> int:
 
 
 @contextlib.contextmanager
-def three_nodes(workdir: Path) -> Iterator[list[str]]:
+def three_nodes(workdir: Path) -> Iterator[list[BenchNode]]:
+    """Three nodes with authentication on: forwarded and fanned-out calls are signed."""
     port = common_free_port()
     env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": ",".join(IPS), "JQM_PEER_PORT": str(port)}
     with contextlib.ExitStack() as stack:
-        urls = [stack.enter_context(jqm_node(workdir / ip, CONFIG, ip=ip, port=port, env=env))[0] for ip in IPS]
-        yield urls
+        yield [stack.enter_context(jqm_node(workdir / ip, CONFIG, ip=ip, port=port, env=env)) for ip in IPS]
+
+
+def _lua_headers(headers: dict[str, str]) -> str:
+    return "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items())
 
 
 def wrk_latency(url: str, *, seconds: int, connections: int, lua: str = "") -> dict[str, float]:
@@ -65,17 +69,19 @@ def wrk_latency(url: str, *, seconds: int, connections: int, lua: str = "") -> d
     return {"rps": float(rps.group(1)), "p50_ms": millis("50"), "p99_ms": millis("99")}
 
 
-def _enqueue(url: str, count: int) -> list[int]:
-    return [int(urllib.request.urlopen(f"{url}/ws/simple/ji", b"applicationname=T").read()) for _ in range(count)]
+def _enqueue(node: BenchNode, count: int) -> list[int]:
+    request = urllib.request.Request(f"{node.url}/ws/simple/ji", b"applicationname=T", headers=node.headers)
+    return [int(urllib.request.urlopen(request).read()) for _ in range(count)]
 
 
 def run(*, workdir: Path, seconds: int = 6, connections: int = 8, jobs_per_node: int = 200) -> dict[str, float]:
-    with three_nodes(workdir) as urls:
-        job_id = _enqueue(urls[0], 1)[0]
-        for url in urls:
-            _enqueue(url, jobs_per_node)
+    with three_nodes(workdir) as nodes:
+        job_id = _enqueue(nodes[0], 1)[0]
+        for node in nodes:
+            _enqueue(node, jobs_per_node)
+        urls = [node.url for node in nodes]
         path = f"/ws/client/ji/{job_id}"
-        accept = 'wrk.headers["Accept"] = "application/json"\n'
+        accept = 'wrk.headers["Accept"] = "application/json"\n' + _lua_headers(nodes[0].headers)
         local = wrk_latency(urls[0] + path, seconds=seconds, connections=connections, lua=accept)
         forwarded = wrk_latency(urls[1] + path, seconds=seconds, connections=connections, lua=accept)
         query = json.dumps({"applicationName": "T"})

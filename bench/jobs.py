@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.servers import jqm_node
+from bench.servers import BenchNode, jqm_node
 from jqm_node.config import NodeConfig
 from jqm_node.model import JobDefinition, JobRequest, Queue
 from jqm_node.node import Node, Settings
@@ -27,10 +27,12 @@ def raw_spawn_rate(count: int = 1000) -> float:
     return count / (time.perf_counter() - start)
 
 
-async def enqueue_many(url: str, application: str, count: int, *, concurrency: int = 16) -> None:
+async def enqueue_many(node: BenchNode, application: str, count: int, *, concurrency: int = 16) -> None:
     """Posts ``count`` enqueues over ``concurrency`` keep-alive connections (bounded in count)."""
     remaining = iter(range(count))
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+    url = node.url
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=node.headers) as session:
 
         async def worker() -> None:
             for _ in remaining:
@@ -41,11 +43,11 @@ async def enqueue_many(url: str, application: str, count: int, *, concurrency: i
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def wait_idle(url: str, *, limit_seconds: float) -> None:
+async def wait_idle(node: BenchNode, *, limit_seconds: float) -> None:
     deadline = time.monotonic() + limit_seconds
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
-            async with session.get(f"{url}/node/status") as r:
+            async with session.get(f"{node.management_url}/node/status") as r:
                 status = json.loads(await r.text())
             if status["running"] == 0 and status["queued"] == 0:
                 return
@@ -56,12 +58,12 @@ async def wait_idle(url: str, *, limit_seconds: float) -> None:
 def job_throughput(workdir: Path, count: int = 3000) -> float:
     """Jobs per second from the first enqueue until the last of ``count`` ``true`` jobs ended."""
     config = {"queues": [{"name": "q", "maxThreads": SLOTS}], "jobDefinitions": [{"name": "T", "path": "true"}]}
-    with jqm_node(workdir, config) as (url, _):
+    with jqm_node(workdir, config) as node:
 
         async def measure() -> float:
             start = time.perf_counter()
-            await enqueue_many(url, "T", count)
-            await wait_idle(url, limit_seconds=count / 50)
+            await enqueue_many(node, "T", count)
+            await wait_idle(node, limit_seconds=count / 50)
             return count / (time.perf_counter() - start)
 
         return asyncio.run(measure())

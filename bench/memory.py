@@ -22,22 +22,22 @@ def idle_rss(workdir: Path) -> dict[str, float]:
     with bare_aiohttp() as (url, pid):
         _settle(url + "/health")
         bare = rss_bytes(pid)
-    with jqm_node(workdir, {}) as (url, pid):
-        _settle(url + "/ws/simple/localnode/health")
-        node = rss_bytes(pid)
-    return {"bare_mib": bare / 2**20, "node_mib": node / 2**20, "ratio": node / bare}
+    with jqm_node(workdir, {}) as node:
+        _settle(node.url + "/ws/simple/localnode/health")
+        node_rss = rss_bytes(node.pid)
+    return {"bare_mib": bare / 2**20, "node_mib": node_rss / 2**20, "ratio": node_rss / bare}
 
 
 def per_job_bytes(workdir: Path, jobs: int) -> dict[str, float]:
     """RSS growth after ``jobs`` finished ``true`` jobs, per job and extrapolated to a million."""
     config = {"queues": [{"name": "q", "maxThreads": SLOTS}], "jobDefinitions": [{"name": "T", "path": "true"}]}
-    with jqm_node(workdir, config) as (url, pid):
+    with jqm_node(workdir, config) as node:
         # Warm up code paths and allocator pools so that the delta is the store's growth.
-        asyncio.run(enqueue_many(url, "T", 200))
-        asyncio.run(wait_idle(url, limit_seconds=60))
-        before = rss_bytes(pid)
-        asyncio.run(enqueue_many(url, "T", jobs))
-        asyncio.run(wait_idle(url, limit_seconds=max(60.0, jobs / 100)))
-        after = rss_bytes(pid)
+        asyncio.run(enqueue_many(node, "T", 200))
+        asyncio.run(wait_idle(node, limit_seconds=60))
+        before = rss_bytes(node.pid)
+        asyncio.run(enqueue_many(node, "T", jobs))
+        asyncio.run(wait_idle(node, limit_seconds=max(60.0, jobs / 100)))
+        after = rss_bytes(node.pid)
     per_job = (after - before) / jobs
     return {"jobs": jobs, "bytes_per_job": per_job, "extrapolated_1m_mib": (before + per_job * MILLION) / 2**20}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -11,9 +12,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from jqm_node.auth.passwords import hash_password
 
 HOST = "127.0.0.1"
 
@@ -60,6 +64,28 @@ def _process(command: list[str], health_url: str, env: dict[str, str] | None = N
             process.wait()
 
 
+BENCH_USER = ("bench", "bench-password-0123456789")
+CLUSTER_SECRET = "bench-cluster-secret-0123456789"
+
+
+@dataclass(frozen=True, slots=True)
+class BenchNode:
+    url: str
+    pid: int
+    management_url: str
+    headers: dict[str, str]
+    """What every client request sends: the bench user's Basic credentials when auth is on."""
+
+
+def _auth_files(workdir: Path) -> dict[str, str]:
+    """A users file with the bench user (hashed as jqm-node hash-password does) and a cluster secret."""
+    users, secret = workdir / "users.yaml", workdir / "cluster-secret"
+    entry = {"name": BENCH_USER[0], "passwordHash": hash_password(BENCH_USER[1]), "roles": ["administrator"]}
+    users.write_text(yaml.safe_dump({"users": [entry]}))
+    secret.write_text(CLUSTER_SECRET)
+    return {"JQM_USERS": str(users), "JQM_CLUSTER_SECRET_FILE": str(secret)}
+
+
 @contextlib.contextmanager
 def jqm_node(
     workdir: Path,
@@ -68,18 +94,22 @@ def jqm_node(
     ip: str = HOST,
     port: int | None = None,
     env: dict[str, str] | None = None,
-) -> Iterator[tuple[str, int]]:
-    """Yields (base URL, pid) of a node started with ``config``."""
+    auth: bool = True,
+) -> Iterator[BenchNode]:
+    """A node started with ``config``, with authentication on (the default) or off."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     url = f"http://{ip}:{port}"
+    management = f"{ip}:{free_port()}"
     command = [sys.executable, "-m", "jqm_node", "--ip", ip, "--listen", f"{ip}:{port}"]
-    command += ["--config", str(config_path), "--workdir", str(workdir / "work")]
-    env = {"JQM_LOG_LEVEL": "WARNING", "JQM_SHUTDOWN_GRACE": "5", **(env or {})}
+    command += ["--config", str(config_path), "--workdir", str(workdir / "work"), "--management-listen", management]
+    security = _auth_files(workdir) if auth else {"JQM_AUTH": "off"}
+    env = {"JQM_LOG_LEVEL": "WARNING", "JQM_SHUTDOWN_GRACE": "5", **security, **(env or {})}
+    headers = {"Authorization": "Basic " + base64.b64encode(":".join(BENCH_USER).encode()).decode()} if auth else {}
     with _process(command, f"{url}/ws/simple/localnode/health", env) as pid:
-        yield url, pid
+        yield BenchNode(url=url, pid=pid, management_url=f"http://{management}", headers=headers)
 
 
 @contextlib.contextmanager

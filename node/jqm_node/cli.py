@@ -14,13 +14,18 @@ from pathlib import Path
 
 from aiohttp import web
 
-from jqm_node.app import build_app
+from jqm_node import cli_security
+from jqm_node.app import build_app, build_management_app
+from jqm_node.auth.users import UsersError
 from jqm_node.cluster.peers import parse_cidrs
+from jqm_node.commands import unsafe_ending
 from jqm_node.config import ConfigError, NodeConfig, load_job_definition_files, load_node_config
 from jqm_node.ids import BLOCK_SIZE
 from jqm_node.logs import configure_logging
 from jqm_node.netinfo import detect_ipv4, validate_ipv4
 from jqm_node.node import Node, Settings
+from jqm_node.security_settings import SecuritySettings
+from jqm_node.tls import server_context
 
 log = logging.getLogger("jqm_node")
 
@@ -53,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         help="after a drain starts, seconds new jobs are still taken [env JQM_DRAIN_ACCEPT_SECONDS]",
     )
     p.add_argument("--forward-timeout", default=env("JQM_FORWARD_TIMEOUT", "10"), help="[env JQM_FORWARD_TIMEOUT]")
+    cli_security.add_arguments(p)
     return p
 
 
@@ -80,6 +86,9 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
     for jd in config.job_definitions:
         if jd.queue_name and jd.queue_name not in queue_names:
             raise ConfigError("job definitions", f"{jd.name}.queue", f"no queue named {jd.queue_name}")
+        unsafe = unsafe_ending(jd)
+        if unsafe:
+            raise ConfigError("job definitions", f"{jd.name}.path", unsafe)
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError("command line", "--listen", f"expected HOST:PORT, got {args.listen!r}")
@@ -115,24 +124,39 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
         peer_port=int(_number("--peer-port", args.peer_port, integer=True)),
         forward_timeout=_number("--forward-timeout", args.forward_timeout),
         drain_accept_seconds=_number("--drain-accept-seconds", args.drain_accept_seconds),
+        security=cli_security.security_settings(args, has_peers=bool(peer_networks or peers or args.peers_dns)),
     )
     return settings, config
 
 
+def _runner(app: web.Application, security: SecuritySettings) -> web.AppRunner:
+    """``keepalive_timeout`` bounds the time to send a request's headers (and idle keep-alive time);
+    ``lingering_time=0``: a connection whose body was not read (refused, timed out) is closed at once."""
+    return web.AppRunner(
+        app, access_log=None, handle_signals=False, keepalive_timeout=security.header_timeout, lingering_time=0
+    )
+
+
 async def serve(node: Node) -> None:
     """Serves until SIGTERM or SIGINT, then stops gracefully: no new job, running jobs get the grace."""
-    app = build_app(node)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    s, security = node.settings, node.settings.security
+    runner, management = _runner(build_app(node), security), _runner(build_management_app(node), security)
     await runner.setup()
-    site = web.TCPSite(runner, node.settings.host, node.settings.port, backlog=1024, reuse_address=True)
+    await management.setup()
+    tls = server_context(security.tls) if security.tls else None
+    site = web.TCPSite(runner, s.host, s.port, backlog=1024, reuse_address=True, ssl_context=tls)
     await site.start()
+    await web.TCPSite(management, security.management_host, security.management_port, reuse_address=True).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    s = node.settings
-    log.info("JQM node %s listening on %s:%s, job IDs from %s, %d job definition(s)",
-             s.name, s.host, s.port, s.ip, len(node.engine.definitions))  # fmt: skip
+    if not security.auth_enabled:
+        log.warning("AUTHENTICATION IS OFF (--auth off): anyone who reaches %s:%s may run, read and kill jobs",
+                    s.host, s.port)  # fmt: skip
+    log.info("JQM node %s listening on %s:%s (%s), management on %s:%s, job IDs from %s, %d job definition(s)",
+             s.name, s.host, s.port, "https" if tls else "http", security.management_host, security.management_port,
+             s.ip, len(node.engine.definitions))  # fmt: skip
     await stop.wait()
     log.info("stop requested: no new job; running jobs have %ss to finish", s.shutdown_grace)
     await node.engine.stop(grace=s.shutdown_grace)
@@ -140,15 +164,19 @@ async def serve(node: Node) -> None:
         log.info("jobs done; still answering for %ss so clients can read final states", s.shutdown_linger)
         await asyncio.sleep(s.shutdown_linger)
     await runner.cleanup()
+    await management.cleanup()
     log.info("stopped")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["hash-password"]:
+        return cli_security.hash_password_command(arguments[1:])
     try:
-        settings, config = load(argv)
+        settings, config = load(arguments)
         node = Node(settings, config)
         node.workspace.create()
-    except ConfigError as e:
+    except (ConfigError, UsersError) as e:
         print(f"jqm-node: invalid configuration: {e}", file=sys.stderr)
         return 2
     except OSError as e:
@@ -158,7 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(serve(node))
     except OSError as e:
-        log.error("cannot listen on %s:%s: %s", settings.host, settings.port, e.strerror or e)
+        m = settings.security
+        log.error("cannot listen on %s:%s or %s:%s (management): %s",
+                  settings.host, settings.port, m.management_host, m.management_port, e.strerror or e)  # fmt: skip
         return 1
     return 0
 

@@ -97,7 +97,7 @@ def _kind(value: Any) -> str:
 _QUEUE_KEYS = {"name", "description", "maxThreads", "pollingIntervalMs", "enabled", "default"}
 _JOBDEF_KEYS = {
     "name", "description", "path", "pathType", "queue", "canBeRestarted", "highlander", "maxTimeRunning",
-    "application", "module", "keyword1", "keyword2", "keyword3", "priority", "parameters",
+    "application", "module", "keyword1", "keyword2", "keyword3", "priority", "parameters", "parametersAsShellCode",
 }  # fmt: skip
 _NODE_KEYS = {"name", "shutdownGraceSeconds", "queues", "jobDefinitions"}
 
@@ -193,6 +193,7 @@ def _yaml_jobdef(source: str | Path, prefix: str, data: Any) -> JobDefinition:
         keyword3=r.text("keyword3"),
         priority=r.integer("priority", None),
         parameters=_parameters(source, r.key("parameters"), r.data.get("parameters")),
+        parameters_as_shell_code=r.boolean("parametersAsShellCode", False),
     )
 
 

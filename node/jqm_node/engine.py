@@ -65,6 +65,7 @@ class Engine:
         self.state_counts: Counter[tuple[str, State]] = Counter()
         self.enqueued_total = 0
         self.draining = False
+        self.drain_reason: str | None = None
         self._accept_until = 0.0
         self.stopping = False
         self._ready: dict[int, list[tuple[int, float, int]]] = {q.id: [] for q in queues}
@@ -516,14 +517,23 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def drain(self, *, accept_seconds: float = 0.0) -> None:
+    def drain(self, *, accept_seconds: float = 0.0, reason: str = "unspecified") -> None:
         """Reports unhealthy at once (the node leaves the load balancer) and refuses new jobs after
         ``accept_seconds``: the time load balancers need to notice, so no client sees a refusal.
-        Running and waiting jobs go on."""
+        Running and waiting jobs go on. The first drain's ``reason`` stays until an undrain."""
         if not self.draining:
-            log.info("draining: unhealthy now, new jobs refused in %ss; running and waiting jobs go on", accept_seconds)
+            log.info("draining (%s): unhealthy now, new jobs refused in %ss; running and waiting jobs go on",
+                     reason, accept_seconds)  # fmt: skip
             self._accept_until = time.monotonic() + accept_seconds
+            self.drain_reason = reason
         self.draining = True
+
+    def undrain(self) -> None:
+        """Takes new work again after a drain (the caller checks the node is not stopping)."""
+        if self.draining:
+            log.info("undrained: taking new jobs again (the drain's reason was %s)", self.drain_reason)
+        self.draining = False
+        self.drain_reason = None
 
     async def wait_idle(self) -> None:
         """Returns once no job process is running."""

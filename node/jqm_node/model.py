@@ -71,6 +71,8 @@ class JobDefinition:
     keyword3: str | None = None
     priority: int | None = None
     parameters: dict[str, str] = field(default_factory=dict)
+    parameters_as_shell_code: bool = False
+    """Upstream's raw mode: parameter values pasted into the shell command line (they are code there)."""
 
 
 @dataclass(slots=True, eq=False)

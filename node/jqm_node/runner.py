@@ -11,7 +11,9 @@ import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from jqm_node.commands import build_arguments
 from jqm_node.model import JobInstance, PathType
 from jqm_node.process import kill_group_quietly, signal_group, spawn, watch_exit
 from jqm_node.workspace import Workspace
@@ -37,18 +39,12 @@ class RunningJob:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
 
-def build_arguments(job: JobInstance) -> list[str]:
-    """The process command line: parameters ordered by key, values only, blank ones dropped."""
-    values = [job.parameters[k].strip() for k in sorted(job.parameters)]
-    values = [v for v in values if v]
-    command = job.definition.path
-    match job.definition.path_type:
-        case PathType.DIRECTEXECUTABLE:
-            return [command, *values]
-        case PathType.POWERSHELLCOMMAND:
-            return ["pwsh", "-NoLogo", "-NonInteractive", "-Command", " ".join([command, *values])]
-        case _:
-            return ["/bin/sh", "-c", " ".join([command, *values])]
+class ApiCredentials(Protocol):
+    """Gives each job its own credential for the node's API (``JQM_API_LOGIN``/``JQM_API_PASSWORD``)."""
+
+    def issue(self, job_id: int) -> tuple[str, str]: ...
+
+    def revoke(self, job_id: int) -> None: ...
 
 
 class JobRunner:
@@ -61,6 +57,7 @@ class JobRunner:
         kill_grace: float,
         base_env: dict[str, str],
         log_level: str = "INFO",
+        credentials: ApiCredentials | None = None,
     ) -> None:
         self.workspace = workspace
         self.node_name = node_name
@@ -68,9 +65,10 @@ class JobRunner:
         self.kill_grace = kill_grace
         self.base_env = base_env
         self.log_level = log_level
+        self.credentials = credentials
         self.pwsh_available = shutil.which("pwsh") is not None
 
-    def environment(self, job: JobInstance) -> dict[str, str]:
+    def environment(self, job: JobInstance, *, login: str = "", password: str = "") -> dict[str, str]:
         jd = job.definition
         env = dict(self.base_env)
         env.update(
@@ -94,8 +92,8 @@ class JobRunner:
             JQM_NODE_APPLICATION_ROOT=str(self.workspace.root),
             JQM_NODE_LOG_LEVEL=self.log_level,
             JQM_Q_NAME=job.queue.name,
-            JQM_API_LOGIN="",
-            JQM_API_PASSWORD="",
+            JQM_API_LOGIN=login,
+            JQM_API_PASSWORD=password,
             JQM_API_LOCAL_URL=self.api_local_url,
         )
         return env
@@ -109,12 +107,15 @@ class JobRunner:
         loop = asyncio.get_running_loop()
         running = RunningJob(job=job)
         stdout, stderr = self.workspace.stdout_path(job.id), self.workspace.stderr_path(job.id)
+        login, password = self.credentials.issue(job.id) if self.credentials is not None else ("", "")
         try:
             self.workspace.prepare_job(job.id)
             if job.definition.path_type is PathType.POWERSHELLCOMMAND and not self.pwsh_available:
                 raise FileNotFoundError("pwsh (PowerShell) is not installed on this node")
-            running.pid = spawn(build_arguments(job), env=self.environment(job), stdout_path=stdout, stderr_path=stderr)
+            env = self.environment(job, login=login, password=password)
+            running.pid = spawn(build_arguments(job), env=env, stdout_path=stdout, stderr_path=stderr)
         except OSError as e:
+            self._revoke(job.id)
             reason = f"could not start the job process: {e.strerror or e}"
             with open(stderr, "a", encoding="utf-8") as err:
                 err.write(reason + "\n")
@@ -122,6 +123,7 @@ class JobRunner:
             return running
 
         def ended(exit_code: int) -> None:
+            self._revoke(job.id)  # the job's credential dies with its process
             for timer in running.timers:
                 timer.cancel()
             if running.kill_requested:
@@ -134,6 +136,10 @@ class JobRunner:
                 loop.call_later(job.definition.max_time_running * 60, self._time_limit_reached, running)
             )
         return running
+
+    def _revoke(self, job_id: int) -> None:
+        if self.credentials is not None:
+            self.credentials.revoke(job_id)
 
     def _time_limit_reached(self, running: RunningJob) -> None:
         minutes = running.job.definition.max_time_running

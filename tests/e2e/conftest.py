@@ -99,7 +99,7 @@ DEMO_ECHO = {
     "name": "DemoEcho",
     "description": "prints its parameters, like upstream's demo shell job",
     "pathType": "DEFAULTSHELLCOMMAND",
-    "path": 'echo "DemoEcho on $JQM_NODE_NAME, job $JQM_JI_ID:" "$@"',
+    "path": 'echo "DemoEcho on $JQM_NODE_NAME, job $JQM_JI_ID:"',  # the values follow as arguments
     "parameters": {"p1": "default-value"},
 }
 SLEEP = {"name": "Sleep", "pathType": "DEFAULTSHELLCOMMAND", "path": "sleep"}

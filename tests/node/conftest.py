@@ -1,11 +1,19 @@
-"""Fixtures that run real ``jqm-node`` processes on loopback and talk to them over real HTTP."""
+"""Fixtures that run real ``jqm-node`` processes on loopback and talk to them over real HTTP.
+
+Every test node runs with authentication on, the users of :data:`USERS` (one per built-in role),
+a management token and a cluster secret shared by all test nodes; :meth:`RunningNode.request`
+authenticates as ``admin`` unless told otherwise, :meth:`RunningNode.manage` calls the management
+listener with the token.
+"""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +28,35 @@ from typing import Any
 import pytest
 import yaml
 
+from jqm_node.auth.passwords import hash_password
+
 STARTUP_TIMEOUT = 15.0
+TEST_ITERATIONS = 1000  # fast hashes for tests; real users get jqm-node hash-password's default
+USERS = {  # name -> (password, roles)
+    "admin": ("admin-secret", ["administrator"]),
+    "client": ("client-secret", ["client"]),
+    "power": ("power-secret", ["client power user"]),
+    "reader": ("reader-secret", ["client read only"]),
+    "viewer": ("viewer-secret", ["config viewer"]),
+    "configadmin": ("configadmin-secret", ["config admin"]),
+    "nobody": ("nobody-secret", []),
+}
+ADMIN = ("admin", USERS["admin"][0])
+MANAGEMENT_TOKEN = "test-management-token"
+CLUSTER_SECRET = "test-cluster-secret-shared-by-all-test-nodes"
+_USERS_YAML = yaml.safe_dump(
+    {
+        "users": [
+            {"name": name, "passwordHash": hash_password(password, iterations=TEST_ITERATIONS), "roles": roles}
+            for name, (password, roles) in USERS.items()
+        ]
+    }
+)
+Credentials = tuple[str, str] | None
+
+
+def basic(credentials: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -38,21 +74,38 @@ class RunningNode:
     workdir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    management_port: int = 0
+    tls: ssl.SSLContext | None = None
+    """Set for a node listening with TLS: what the tests trust."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"http://{self.ip}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.ip}:{self.port}"
 
     def request(
-        self, method: str, path: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Credentials = ADMIN,
     ) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
+        """A call to the client listener, as ``auth`` (Basic) unless ``headers`` has an Authorization."""
+        headers = dict(headers or {})
+        if auth is not None and "Authorization" not in headers:
+            headers["Authorization"] = basic(auth)
+        return http(method, self.url + path, data=data, headers=headers, context=self.tls)
+
+    def manage(
+        self, method: str, path: str, *, data: bytes | None = None, token: str | None = MANAGEMENT_TOKEN
+    ) -> tuple[int, dict[str, str], bytes]:
+        """A call to the management listener, with the management token unless ``token`` is None."""
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        return http(method, f"http://{self.ip}:{self.management_port}{path}", data=data, headers=headers)
 
     def enqueue(self, application: str, **fields: str | list[str]) -> int:
         form: list[tuple[str, str]] = [("applicationname", application)]
@@ -87,6 +140,31 @@ class RunningNode:
         return self.process.wait(timeout=timeout)
 
 
+def http(
+    method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None, **options: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one request; error statuses are answers, not exceptions."""
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30, **options) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def write_secrets(directory: Path) -> dict[str, Path]:
+    """The users file, management token and cluster secret every test node gets, in ``directory``."""
+    files = {
+        "users": directory / "users.yaml",
+        "token": directory / "management-token",
+        "secret": directory / "cluster-secret",
+    }
+    files["users"].write_text(_USERS_YAML)
+    files["token"].write_text(MANAGEMENT_TOKEN + "\n")
+    files["secret"].write_text(CLUSTER_SECRET)
+    return files
+
+
 def _wait_healthy(node: RunningNode) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -107,11 +185,26 @@ def launch_node(
     port: int | None = None,
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> RunningNode:
-    """Starts a node process in ``workdir`` (its log beside it) and waits until it is healthy."""
+    """Starts a node process in ``workdir`` (its log beside it) and waits until it is healthy.
+
+    The node gets the test users, management token and cluster secret (options given in ``args``
+    or ``env`` come later or win, e.g. ``env={"JQM_AUTH": "off"}``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port(ip)
+    management_port = free_port(ip)
+    secrets = write_secrets(workdir.parent)
     command = [sys.executable, "-m", "jqm_node", "--ip", ip, "--listen", f"{ip}:{port}", "--workdir", str(workdir)]
+    command += ["--management-listen", f"{ip}:{management_port}"]
+    env = env or {}
+    for option, variable, value in (
+        ("--users", "JQM_USERS", secrets["users"]),
+        ("--management-token-file", "JQM_MANAGEMENT_TOKEN_FILE", secrets["token"]),
+        ("--cluster-secret-file", "JQM_CLUSTER_SECRET_FILE", secrets["secret"]),
+    ):
+        if variable not in env:
+            command += [option, str(value)]
     if config is not None:
         config_path = workdir / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))
@@ -119,10 +212,12 @@ def launch_node(
     command += args or []
     log_path = workdir.with_suffix(".log")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("JQM_")}
-    environment.update({"JQM_KILL_GRACE": "2", "JQM_SHUTDOWN_GRACE": "10"}, **(env or {}))
+    environment.update({"JQM_KILL_GRACE": "2", "JQM_SHUTDOWN_GRACE": "10"}, **env)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-    node = RunningNode(ip=ip, port=port, workdir=workdir, process=process, log_path=log_path)
+    node = RunningNode(
+        ip=ip, port=port, workdir=workdir, process=process, log_path=log_path, management_port=management_port, tls=tls
+    )
     try:
         _wait_healthy(node)
     except AssertionError:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from jqm_node.cluster import peerauth
 from jqm_node.ids import id_base
-from tests.node.conftest import RunningNode, StartNode, shell_job
+from tests.node.conftest import ADMIN, CLUSTER_SECRET, USERS, RunningNode, StartNode, shell_job
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +121,36 @@ def test_history_restart_and_input_files(three_nodes: tuple[RunningNode, ...]) -
     assert status in (200, 204), body
 
 
+class RecordingListener:
+    """A TCP listener that records the head of the first request it receives and answers 404."""
+
+    def __init__(self, ip: str, port: int = PORT) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((ip, port))
+        self.sock.listen(4)
+        self.sock.settimeout(10)
+        self.received = b""
+        self._thread = threading.Thread(target=self._serve_one, daemon=True)
+        self._thread.start()
+
+    def _serve_one(self) -> None:
+        connection, _ = self.sock.accept()
+        with connection:
+            connection.settimeout(10)
+            while b"\r\n\r\n" not in self.received:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                self.received += chunk
+            connection.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    def close(self) -> bytes:
+        self._thread.join(timeout=15)
+        self.sock.close()
+        return self.received
+
+
 class CountingListener:
     """A TCP listener that counts connections and never answers (a slow or hostile peer)."""
 
@@ -179,12 +210,67 @@ def test_dead_owner_gives_502_and_slow_owner_504(start_node: StartNode) -> None:
         listener.close()
 
 
+def signed(method: str, path: str, *, sender: str, secret: str = CLUSTER_SECRET, **options: float) -> dict[str, str]:
+    return peerauth.sign(secret.encode(), method=method, path_qs=path, sender=sender, user="admin", **options)
+
+
 def test_forwarded_requests_are_never_forwarded_again(three_nodes: tuple[RunningNode, ...]) -> None:
     owner, other, _ = three_nodes
     job_id = owner.enqueue("Echo")
-    marker = {"X-Jqm-Forwarded-By": owner.ip}
-    assert other.request("GET", f"/ws/client/ji/{job_id}", headers=marker)[0] == 404
-    assert owner.request("GET", f"/ws/client/ji/{job_id}", headers=marker)[0] == 200
+    path = f"/ws/client/ji/{job_id}"
+    marker = signed("GET", path, sender=owner.ip)
+    assert other.request("GET", path, headers=marker, auth=None)[0] == 404
+    assert owner.request("GET", path, headers=marker, auth=None)[0] == 200
+
+
+def test_forged_missing_or_expired_signatures_are_refused(three_nodes: tuple[RunningNode, ...]) -> None:
+    owner, other, _ = three_nodes
+    job_id = owner.enqueue("Echo")
+    path = f"/ws/client/ji/{job_id}"
+    refused = {
+        "no signature": {"X-Jqm-Forwarded-By": other.ip},
+        "wrong secret": signed("GET", path, sender=other.ip, secret="not-the-cluster-secret-at-all"),
+        "expired": signed("GET", path, sender=other.ip, now=time.time() - 3600),
+        "from the future": signed("GET", path, sender=other.ip, now=time.time() + 3600),
+        "other path": signed("GET", f"/ws/client/ji/{job_id}/stdout", sender=other.ip),
+        "other method": signed("POST", path, sender=other.ip),
+        "other user": {**signed("GET", path, sender=other.ip), "X-Jqm-User": "someone-else"},
+        "malformed": {"X-Jqm-Forwarded-By": other.ip, "X-Jqm-Peer-Signature": "v1:abc:def"},
+    }
+    for why, headers in refused.items():
+        for credentials in (None, ADMIN):  # a valid user does not make a bad signature acceptable
+            status, reply_headers, body = owner.request("GET", path, headers=headers, auth=credentials)
+            assert status == 401, (why, body)
+            assert b"node-to-node call refused" in body and "WWW-Authenticate" in reply_headers
+
+
+def test_a_refused_peer_call_is_never_handled(three_nodes: tuple[RunningNode, ...]) -> None:
+    owner, other, _ = three_nodes
+    owner.wait_state(owner.enqueue("Wait"), "RUNNING")  # the only slot: what follows waits
+    waiting = owner.enqueue("Wait")
+    path = f"/ws/client/ji/cancelled/{waiting}"
+    forged = signed("POST", path, sender=other.ip, secret="not-the-cluster-secret-at-all")
+    assert owner.request("POST", path, headers=forged)[0] == 401
+    assert owner.state(waiting) == "SUBMITTED"
+    assert owner.request("POST", path, headers=signed("POST", path, sender=other.ip), auth=None)[0] == 204
+    assert owner.state(waiting) == "CANCELLED"
+
+
+def test_the_clients_credentials_never_reach_the_owner(three_nodes: tuple[RunningNode, ...], tmp_path: Path) -> None:
+    """The entry node authorizes; the owner gets a signed call naming the user, not the password."""
+    owner, other, _ = three_nodes
+    job_id = owner.enqueue("Echo")
+    owner.wait_state(job_id, "ENDED")
+    assert other.request("GET", f"/ws/client/ji/{job_id}", auth=("reader", USERS["reader"][0]))[0] == 200
+    assert other.request("GET", f"/ws/client/ji/{job_id}", auth=("reader", "wrong"))[0] == 401
+    assert other.request("POST", f"/ws/client/ji/killed/{job_id}", auth=("reader", USERS["reader"][0]))[0] == 403
+    listener = RecordingListener("127.0.0.9")
+    try:
+        assert other.request("GET", f"/ws/client/ji/{id_base('127.0.0.9') + 1}")[0] == 404
+    finally:
+        received = listener.close()
+    assert b"authorization" not in received.lower()
+    assert b"x-jqm-user: admin" in received.lower() and b"x-jqm-peer-signature: v1:" in received.lower()
 
 
 def post_json(node: RunningNode, path: str, body: object, **headers: str) -> tuple[int, dict[str, str], object]:

@@ -1,4 +1,5 @@
-"""The official JQM Java client (Maven: com.enioka.jqm:jqm-api-client-jersey) drives a real node."""
+"""The official JQM Java client (Maven: com.enioka.jqm:jqm-api-client-jersey) drives a real node, logged in
+with HTTP Basic; a wrong password must end in a clean client exception."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node.conftest import StartNode, shell_job
+from tests.node.conftest import ADMIN, StartNode, shell_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,7 +46,7 @@ def test_official_java_client_scenario(start_node: StartNode) -> None:
         }
     )
     result = subprocess.run(
-        ["java", "-jar", str(JAR), node.url], capture_output=True, text=True, timeout=300, check=False
+        ["java", "-jar", str(JAR), node.url, *ADMIN], capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n--- node log:\n{node.log_path.read_text()}"
     assert "java client scenario: OK" in result.stdout

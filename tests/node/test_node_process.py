@@ -71,7 +71,7 @@ def test_job_environment(start_node: StartNode) -> None:
     job_id = node.enqueue("Env", module="mod", keyword1="k1", keyword3="k3", user="alice")
     assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED"
     env = json.loads(node.request("GET", f"/ws/simple/stdout?id={job_id}")[2])
-    assert {k: v for k, v in env.items() if k.startswith("JQM_") and not k.endswith("_DIR")} == {
+    assert {k: v for k, v in env.items() if k.startswith("JQM_") and not k.endswith(("_DIR", "_PASSWORD"))} == {
         "JQM_JD_APPLICATION_NAME": "Env",
         "JQM_JD_KEYWORD_1": "jk1",
         "JQM_JD_KEYWORD_2": "jk2",
@@ -89,30 +89,51 @@ def test_job_environment(start_node: StartNode) -> None:
         "JQM_NODE_APPLICATION_ROOT": str(node.workdir.resolve()),
         "JQM_NODE_LOG_LEVEL": "INFO",
         "JQM_Q_NAME": "Q1",
-        "JQM_API_LOGIN": "",
-        "JQM_API_PASSWORD": "",
+        "JQM_API_LOGIN": f"jqm-job-{job_id}",
         "JQM_API_LOCAL_URL": f"http://127.0.0.1:{node.port}",
     }
+    assert len(env["JQM_API_PASSWORD"]) >= 32, "a random password of the job's own"
     assert env["JQM_JI_INPUT_DIR"] == str(node.workdir.resolve() / "inputs" / str(job_id))
     assert env["JQM_JI_TEMP_DIR"].startswith(str(node.workdir.resolve()))
     assert env["JQM_JI_DELIVERY_DIR"].startswith(str(node.workdir.resolve()))
     assert not Path(env["JQM_JI_TEMP_DIR"]).exists(), "the temp dir is purged at the end"
 
 
-def test_job_enqueues_a_child_through_the_local_api(start_node: StartNode) -> None:
-    child_call = (
-        f'{sys.executable} -c "import os, urllib.request as u; '
-        "d=f'applicationname=Child&parentid={os.environ[chr(74)+\\\"QM_JI_ID\\\"]}'.encode(); "
-        "print(u.urlopen(os.environ['JQM_API_LOCAL_URL'] + '/ws/simple/ji', d).read().decode())\""
+CHILD_ENQUEUER = """
+import base64, os, sys, urllib.request
+env = os.environ
+credential = env["JQM_API_LOGIN"] + ":" + env["JQM_API_PASSWORD"]
+request = urllib.request.Request(
+    env["JQM_API_LOCAL_URL"] + "/ws/simple/ji",
+    data=("applicationname=Child&parentid=" + env["JQM_JI_ID"]).encode(),
+    headers={"Authorization": "Basic " + base64.b64encode(credential.encode()).decode()},
+)
+print(urllib.request.urlopen(request).read().decode())
+with open(sys.argv[1], "w") as kept:  # for the test: is the credential refused once the job is over?
+    kept.write(credential)
+"""
+
+
+def test_job_enqueues_a_child_with_its_own_short_lived_credential(start_node: StartNode, tmp_path: Path) -> None:
+    script, kept = tmp_path / "enqueue_child.py", tmp_path / "credential"
+    script.write_text(CHILD_ENQUEUER)
+    node = start_node(
+        config={
+            "jobDefinitions": [shell_job("Parent", f"{sys.executable} {script} {kept}"), shell_job("Child", "true")]
+        }
     )
-    node = start_node(config={"jobDefinitions": [shell_job("Parent", child_call), shell_job("Child", "echo child")]})
     parent = node.enqueue("Parent")
     assert node.wait_state(parent, "ENDED", "CRASHED") == "ENDED", node.request("GET", f"/ws/simple/stderr?id={parent}")
     child = int(node.request("GET", f"/ws/simple/stdout?id={parent}")[2])
     assert child == parent + 1
     assert node.wait_state(child, "ENDED") == "ENDED"
-    env_of_child = node.request("GET", f"/ws/simple/stdout?id={child}")[2]
-    assert env_of_child == b"child\n"
+    child_job = json.loads(node.request("GET", f"/ws/client/ji/{child}", headers={"Accept": "application/json"})[2])
+    assert child_job["parent"] == parent
+    login, password = kept.read_text().split(":", 1)
+    assert login == f"jqm-job-{parent}"
+    status, headers, _ = node.request("POST", "/ws/simple/ji", data=b"applicationname=Child", auth=(login, password))
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
+    assert node.request("GET", f"/ws/simple/status?id={child}", auth=(login, password))[0] == 401
 
 
 def alive(pid: int) -> bool:
@@ -219,14 +240,14 @@ def test_drain_refuses_new_jobs_and_lets_running_ones_finish(start_node: StartNo
     node = start_node(config={"jobDefinitions": [shell_job("Wait", f"while [ ! -e {gate} ]; do sleep 0.05; done")]})
     job_id = node.enqueue("Wait")
     node.wait_state(job_id, "RUNNING")
-    status, _, body = node.request("POST", "/node/drain")
+    status, _, body = node.manage("POST", "/node/drain")
     assert status == 202 and json.loads(body)["draining"] is True
     assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
     status, _, body = node.request("POST", "/ws/simple/ji", data=b"applicationname=Wait")
     assert status == 503 and error_code(body) == 11
     gate.touch()
     assert node.wait_state(job_id, "ENDED") == "ENDED"
-    status = json.loads(node.request("GET", "/node/status")[2])
+    status = json.loads(node.manage("GET", "/node/status")[2])
     assert status | {"name": None} == {
         "ip": "127.0.0.1",
         "name": None,
@@ -234,6 +255,8 @@ def test_drain_refuses_new_jobs_and_lets_running_ones_finish(start_node: StartNo
         "idCapacity": 1_000_000,
         "idsRemaining": 999_999,
         "draining": True,
+        "drainReason": "unspecified",
+        "auth": True,
         "accepting": False,
         "stopping": False,
         "running": 0,
@@ -268,7 +291,7 @@ def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
     status, _, body = node.request("POST", "/ws/simple/ji", data=b"applicationname=T")
     assert status == 503 and b"must be restarted" in body
     assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
-    metrics = node.request("GET", "/metrics")[2].decode()
+    metrics = node.manage("GET", "/metrics")[2].decode()
     assert "jqm_ids_used 2" in metrics and "jqm_ids_remaining 0" in metrics
     assert "jqm_jobs_enqueued_total 2" in metrics
 
@@ -285,7 +308,11 @@ def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
         ("GET", "/ws/simple/status?id=-5", None, 400, 10),
         ("GET", "/ws/simple/status", None, 400, 10),
         ("GET", "/ws/simple/status?id=99", None, 404, 1),
-        ("GET", "/ws/simple/status?id=99999999999999999999999999", None, 404, 1),
+        ("GET", "/ws/simple/status?id=99999999999999999999999999", None, 400, 10),
+        ("GET", "/ws/simple/status?id=9223372036854775808", None, 400, 10),
+        ("GET", "/ws/simple/status?id=9223372036854775807", None, 404, 1),
+        ("POST", "/ws/simple/ji", b"applicationname=T&parentid=100000000000000000000000000", 400, 10),
+        ("GET", "/ws/simple/status?id=%D9%A1", None, 400, 10),
         ("GET", "/ws/simple/stdout?id=../../etc/passwd", None, 400, 10),
         ("GET", "/ws/simple/stderr?id=..%2F..%2Fjqm.log", None, 400, 10),
         ("GET", "/ws/simple/file?id=../../../etc/passwd", None, 400, 10),
@@ -347,10 +374,10 @@ def test_input_files_reach_the_job(start_node: StartNode) -> None:
 
 def test_drain_keeps_taking_jobs_while_load_balancers_catch_up(start_node: StartNode) -> None:
     node = start_node(config={"jobDefinitions": [shell_job("T", "true")]}, env={"JQM_DRAIN_ACCEPT_SECONDS": "600"})
-    assert node.request("POST", "/node/drain")[0] == 202
+    assert node.manage("POST", "/node/drain")[0] == 202
     assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
     assert node.wait_state(node.enqueue("T"), "ENDED") == "ENDED"
-    status = json.loads(node.request("GET", "/node/status")[2])
+    status = json.loads(node.manage("GET", "/node/status")[2])
     assert status["draining"] is True and status["accepting"] is True
 
 

@@ -7,7 +7,6 @@ how many jobs they acted on. Queue, job definition and schedule routes are in cl
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -144,25 +143,15 @@ async def get_stderr(request: web.Request) -> web.StreamResponse:
     return await _log(request, "stderr")
 
 
-def _input_file_name(raw: str) -> str:
-    if not raw or raw in (".", "..") or "/" in raw or "\\" in raw or "\x00" in raw or len(raw) > 255:
-        raise BadRequestError(f"invalid input file name {raw!r}: a plain file name is expected")
-    return raw
-
-
-def _store(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
 async def add_input_file(request: web.Request) -> web.Response:
-    """``POST ji/{id}/files/{name}``: a file given to a waiting job; answers the file's ID (text)."""
+    """``POST ji/{id}/files/{name}``: a file given to a waiting job; answers the file's ID (text).
+
+    The body is streamed to disk within the job's input limits (see :mod:`jqm_node.inputs`)."""
     node = request.app[NODE_KEY]
     job_id = _job_id(request)
-    name = _input_file_name(request.match_info["name"])
+    name = node.input_files.check_name(request.match_info["name"])
     file_id = node.engine.new_input_file_id(job_id)
-    data = await request.read()
-    await asyncio.to_thread(_store, node.workspace.input_dir(job_id) / name, data)
+    await node.input_files.store(job_id, name, request.content.iter_chunked(64 * 1024))
     return web.Response(text=str(file_id), content_type="text/plain")
 
 

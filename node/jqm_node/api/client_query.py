@@ -64,11 +64,38 @@ SORT_KEYS: dict[str, Callable[[JobInstance], Any]] = {
 }
 
 
+def _segment(text: str) -> re.Pattern[str]:
+    """A LIKE pattern without ``%``: fixed length, ``_`` matching any one character."""
+    return re.compile("".join("." if c == "_" else re.escape(c) for c in text), re.DOTALL)
+
+
 @lru_cache(maxsize=256)
-def _like(pattern: str) -> re.Pattern[str]:
-    """A SQL LIKE pattern (``%`` any run, ``_`` one character) as a regular expression."""
-    parts = (".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts), re.DOTALL)
+def _like(pattern: str) -> Callable[[str], bool]:
+    """A SQL LIKE pattern (``%`` any run, ``_`` one character) as a matcher that never backtracks.
+
+    A regular expression ``.*a.*b.*c`` can take exponential time on values that almost match; here
+    the pattern is cut at each ``%`` into fixed-length segments: the first must start the value, the
+    last must end it, and each middle one is taken at its leftmost place after the previous one
+    (which is always right for ``%`` wildcards), so each segment is searched once.
+    """
+    texts = pattern.split("%")  # the caller passes patterns with at least one %
+    first, last = _segment(texts[0]), _segment(texts[-1])
+    middle = [_segment(t) for t in texts[1:-1] if t]
+    head, tail = len(texts[0]), len(texts[-1])
+
+    def matches(value: str) -> bool:
+        end = len(value) - tail
+        if end < head or first.match(value) is None or last.fullmatch(value, end) is None:
+            return False
+        position = head
+        for segment in middle:
+            found = segment.search(value, position, end)
+            if found is None:
+                return False
+            position = found.end()
+        return True
+
+    return matches
 
 
 def _string_matcher(wanted: list[str]) -> Callable[[str | None], bool]:
@@ -77,7 +104,7 @@ def _string_matcher(wanted: list[str]) -> Callable[[str | None], bool]:
             if pattern == "":
                 if not value:
                     return True
-            elif value is not None and (_like(pattern).fullmatch(value) if "%" in pattern else value == pattern):
+            elif value is not None and (_like(pattern)(value) if "%" in pattern else value == pattern):
                 return True
         return False
 

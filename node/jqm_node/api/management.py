@@ -1,18 +1,36 @@
-"""Node management endpoints (ours, outside ``/ws``): status, drain and Prometheus metrics.
+"""Node management endpoints (ours, on the management listener only): status, drain, undrain, metrics.
 
 The operator reads ``/node/status`` to decide when a node nears its ID limit and calls
-``/node/drain`` before deleting the pod.
+``/node/drain`` before deleting the pod. The listener (``JQM_MANAGEMENT_LISTEN``, by default
+127.0.0.1:1790) is never exposed to clients; status and metrics need no credential there, drain and
+undrain need ``Authorization: Bearer <content of JQM_MANAGEMENT_TOKEN_FILE>``.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
+from jqm_node.api.representation import error_response
+from jqm_node.auth.errors import AuthenticationRequiredError, PermissionDeniedError
 from jqm_node.engine import Engine
+from jqm_node.errors import BadRequestError, JqmError
 from jqm_node.model import FINAL_STATES, WAITING_STATES, State
-from jqm_node.node import NODE_KEY
+from jqm_node.node import NODE_KEY, Node
+
+MAX_REASON_LENGTH = 200
+
+
+class StoppingConflictError(JqmError):
+    """An undrain while the node stops (409)."""
+
+    code = 10
+    status = HTTPStatus.CONFLICT
 
 
 def node_status(engine: Engine) -> dict[str, Any]:
@@ -23,6 +41,7 @@ def node_status(engine: Engine) -> dict[str, Any]:
         "idCapacity": engine.ids.capacity,
         "idsRemaining": engine.ids.remaining,
         "draining": engine.draining,
+        "drainReason": engine.drain_reason,
         "accepting": engine.accepting,
         "stopping": engine.stopping,
         "running": len(engine.running),
@@ -30,15 +49,74 @@ def node_status(engine: Engine) -> dict[str, Any]:
     }
 
 
+def _status_of(node: Node) -> dict[str, Any]:
+    return {**node_status(node.engine), "auth": node.settings.security.auth_enabled}
+
+
 async def status(request: web.Request) -> web.Response:
-    return web.json_response(node_status(request.app[NODE_KEY].engine))
+    return web.json_response(_status_of(request.app[NODE_KEY]))
 
 
-async def drain(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
-    engine = node.engine
-    engine.drain(accept_seconds=node.settings.drain_accept_seconds)
-    return web.json_response(node_status(engine), status=202)
+def _check_token(request: web.Request, node: Node) -> None:
+    """Raises 403 without a configured token, 401 without the right one (constant-time comparison)."""
+    path = node.settings.security.management_token_file
+    try:
+        token = path.read_text(encoding="utf-8").strip() if path is not None else ""
+    except OSError as e:
+        raise PermissionDeniedError(f"management token cannot be read: {e.strerror or e}") from None
+    if not token:
+        raise PermissionDeniedError("management token not configured")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise AuthenticationRequiredError("this call needs Authorization: Bearer <management token>")
+
+
+async def _drain_reason(request: web.Request) -> str:
+    if not request.body_exists:
+        return "unspecified"
+    try:
+        data = json.loads(await request.read() or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BadRequestError('the body must be JSON: {"reason": "<text>"}') from None
+    reason = data.get("reason", "unspecified") if isinstance(data, dict) else None
+    if not isinstance(reason, str) or not 0 < len(reason) <= MAX_REASON_LENGTH or not reason.isprintable():
+        raise BadRequestError(f'the body must be {{"reason": "<text of 1 to {MAX_REASON_LENGTH} characters>"}}')
+    return reason
+
+
+Action = Callable[[web.Request, Node], Awaitable[web.Response]]
+
+
+def _guarded(action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Runs ``action`` once the management token is checked; a 401 carries its Bearer challenge."""
+
+    async def handler(request: web.Request) -> web.Response:
+        node = request.app[NODE_KEY]
+        try:
+            _check_token(request, node)
+        except AuthenticationRequiredError as e:
+            response = error_response(request, e)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="JQM management"'
+            return response
+        return await action(request, node)
+
+    return handler
+
+
+async def _drain(request: web.Request, node: Node) -> web.Response:
+    node.engine.drain(accept_seconds=node.settings.drain_accept_seconds, reason=await _drain_reason(request))
+    return web.json_response(_status_of(node), status=202)
+
+
+async def _undrain(request: web.Request, node: Node) -> web.Response:
+    if node.engine.stopping:
+        raise StoppingConflictError("this node is stopping: it cannot take work again")
+    node.engine.undrain()
+    return web.json_response(_status_of(node))
+
+
+drain = _guarded(_drain)
+undrain = _guarded(_undrain)
 
 
 def _label(value: str) -> str:
@@ -86,5 +164,6 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/node/status", status),
         web.post("/node/drain", drain),
+        web.post("/node/undrain", undrain),
         web.get("/metrics", metrics),
     ]

@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document of every route of a node, served at ``GET /ws/openapi.json``.
+"""The OpenAPI 3 document of every route of a node's client listener, served at ``GET /ws/openapi.json``.
 
 The document is built once, from the table below; a test walks the aiohttp router and checks that
 the table and the routes agree, so a new route without documentation fails the build.
@@ -123,7 +123,6 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "IdList": {"type": "array", "items": _ID},
-    "NodeStatus": {"type": "object", "additionalProperties": True},
 }  # fmt: skip
 
 
@@ -147,6 +146,16 @@ def _list(name: str) -> dict[str, Any]:
 _ERRORS = {
     "400": {"description": "the caller is at fault", "content": _content(_ref("ErrorDto"), *_OBJ)},
     "404": {"description": "no such object", "content": _content(_ref("ErrorDto"), *_OBJ)},
+}
+_ERROR_DTO = _content(_ref("ErrorDto"), *_OBJ)
+_AUTH_ERRORS = {
+    "401": {"description": "no valid credential (WWW-Authenticate: Basic)", "content": _ERROR_DTO},
+    "403": {"description": "the user lacks the permission", "content": _ERROR_DTO},
+    "429": {"description": "too many password checks under way: retry", "content": _ERROR_DTO},
+}
+SECURITY_SCHEMES = {
+    "basic": {"type": "http", "scheme": "basic", "description": "a user of the node's users files"},
+    "bearer": {"type": "http", "scheme": "bearer", "description": "a token (tokenHash) of the node's users files"},
 }
 _PATH_SCHEMAS = {
     "id": _ID,
@@ -244,10 +253,8 @@ OPERATIONS: list[Operation] = [
     ("get", "/ws/simple/localnode/health", "200 while the node dispatches, else 503", None,
      _returns({"type": "string"}, _TEXT)),
     ("get", "/ws/openapi.json", "this document", None, _returns({"type": "object"}, _JSON)),
-    ("get", "/node/status", "node status (IDs, draining, counts)", None, _returns(_ref("NodeStatus"), _JSON)),
-    ("post", "/node/drain", "stop taking new jobs", None, _returns(_ref("NodeStatus"), _JSON, status="202")),
-    ("get", "/metrics", "Prometheus metrics", None, _returns({"type": "string"}, _TEXT)),
 ]  # fmt: skip
+PUBLIC_PATHS = frozenset({"/ws/simple/localnode/health"})
 
 _QUERY_PARAMS = {
     "/ws/simple/status": [("id", _ID, True)],
@@ -273,11 +280,14 @@ def _parameters(path: str) -> list[dict[str, Any]]:
 def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, body, responses in OPERATIONS:
+        errors = _ERRORS if path in PUBLIC_PATHS else {**_ERRORS, **_AUTH_ERRORS}
         operation: dict[str, Any] = {
             "summary": summary,
             "operationId": f"{method}{path.replace('/', '_').replace('{', '').replace('}', '')}",
-            "responses": {**responses, **_ERRORS} if responses else dict(_ERRORS),
+            "responses": {**responses, **errors},
         }
+        if path in PUBLIC_PATHS:
+            operation["security"] = []
         parameters = _parameters(path)
         if parameters:
             operation["parameters"] = parameters
@@ -289,11 +299,13 @@ def build_document() -> dict[str, Any]:
         "info": {
             "title": "JQM standalone node",
             "version": __version__,
-            "description": "JQM's simple and client web services, and the node's management endpoints. "
-            "Client objects are XML (JAXB style) by default, JSON with Accept: application/json.",
+            "description": "JQM's simple and client web services. Client objects are XML (JAXB style) by "
+            "default, JSON with Accept: application/json. Every call but health needs HTTP Basic or a bearer "
+            "token (unless the node runs with --auth off), and the permission docs/NODE.md lists for it.",
         },
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "security": [{"basic": []}, {"bearer": []}],
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

@@ -201,14 +201,34 @@ def _forbid_doctype(*_: Any) -> None:
     raise BadRequestError("XML documents with a DOCTYPE are refused")
 
 
+MAX_XML_DEPTH = 32
+"""Deepest element nesting accepted (upstream's objects nest 4 deep): deeper documents are refused
+before any recursive processing could exhaust the stack."""
+
+
 def parse_xml(body: bytes) -> ET.Element:
-    """Parses an XML body with expat; DOCTYPEs (and with them every entity declaration) are refused."""
+    """Parses an XML body with expat; DOCTYPEs (and with them every entity declaration) and nesting
+    deeper than :data:`MAX_XML_DEPTH` are refused (400)."""
     builder = ET.TreeBuilder()
     parser = expat.ParserCreate(namespace_separator="}")
+    depth = 0
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_XML_DEPTH:
+            raise BadRequestError(f"XML body nested deeper than {MAX_XML_DEPTH} elements")
+        builder.start(tag, attributes)
+
+    def end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+        builder.end(tag)
+
     parser.StartDoctypeDeclHandler = _forbid_doctype
     parser.EntityDeclHandler = _forbid_doctype
-    parser.StartElementHandler = builder.start
-    parser.EndElementHandler = builder.end
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     try:
         parser.Parse(body, True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from jqm_node.api.params import parse_id, parse_int
+from jqm_node.auth.principal import acting_user
 from jqm_node.errors import FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
 from jqm_node.logs import tail_lines
 from jqm_node.model import JobRequest
@@ -32,7 +33,7 @@ async def enqueue(request: web.Request) -> web.Response:
             keyword2=_text(form.get("keyword2")),
             keyword3=_text(form.get("keyword3")),
             parent_id=parse_id(_text(parent), name="parentid") if parent else None,
-            user=_text(form.get("user")),
+            user=_text(form.get("user")) or acting_user(request) or None,  # upstream: the caller by default
             session_id=_text(form.get("sessionid")),
             parameters={_text(n) or "": _text(v) or "" for n, v in zip(names, values, strict=True)},
         )

@@ -19,12 +19,19 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from jqm_node.auth.principal import acting_user
 from jqm_node.cluster.forwarding import FORWARDED_BY, Forwarder
+from jqm_node.errors import BadRequestError
 from jqm_node.ids import ID_CEILING, ip_from_id
 
 log = logging.getLogger(__name__)
 
 PARTIAL_HEADER = "X-Jqm-Partial-Results"
+PARTIAL_COUNT_HEADER = "X-Jqm-Partial-Results-Count"
+MAX_NAMED_FAILURES = 32
+"""Peers named in ``X-Jqm-Partial-Results`` at most (the count header says how many failed): headers stay small."""
+MAX_BULK_OWNERS = 64
+"""Nodes a bulk call may concern at most: a node never dials more addresses for one request."""
 
 
 @dataclass(slots=True)
@@ -35,7 +42,8 @@ class PeerAnswers:
 
     def flag(self, response: web.StreamResponse) -> web.StreamResponse:
         if self.failed:
-            response.headers[PARTIAL_HEADER] = ",".join(self.failed)
+            response.headers[PARTIAL_HEADER] = ",".join(self.failed[:MAX_NAMED_FAILURES])
+            response.headers[PARTIAL_COUNT_HEADER] = str(len(self.failed))
         return response
 
 
@@ -51,13 +59,16 @@ async def call_peers(
     if not bodies:
         return result
 
+    path_qs = path or request.raw_path
+    signed = forwarder.peer_headers(request.method, path_qs, acting_user(request))
+
     async def one(peer: str, body: Any | None) -> None:
-        headers = {FORWARDED_BY: forwarder.policy.self_ip, "Accept": "application/json"}
+        headers = {**signed, "Accept": "application/json"}
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body)
-        url = forwarder.url(peer, path or request.path_qs)
+        url = forwarder.url(peer, path_qs)
         try:
             async with forwarder.session.request(request.method, url, headers=headers, data=data) as r:
                 if r.status >= 300:
@@ -80,7 +91,10 @@ async def call_peers(
 
 
 def split_by_owner(ids: Iterable[int], *, self_ip: str, forwarder: Forwarder) -> tuple[list[int], dict[str, list[int]]]:
-    """Local IDs, and the others grouped by owner; IDs no peer may own are dropped (as unknown IDs)."""
+    """Local IDs, and the others grouped by owner; IDs no peer may own are dropped (as unknown IDs).
+
+    Raises a 400 error when the IDs belong to more than :data:`MAX_BULK_OWNERS` nodes.
+    """
     local: list[int] = []
     remote: dict[str, list[int]] = {}
     for job_id in ids:
@@ -91,4 +105,6 @@ def split_by_owner(ids: Iterable[int], *, self_ip: str, forwarder: Forwarder) ->
             local.append(job_id)
         elif forwarder.policy.may_contact(owner):
             remote.setdefault(owner, []).append(job_id)
+            if len(remote) > MAX_BULK_OWNERS:
+                raise BadRequestError(f"a bulk call may concern the jobs of at most {MAX_BULK_OWNERS} nodes")
     return local, remote

@@ -24,7 +24,7 @@ def object_id_of(request: web.Request) -> int | None:
     else:
         info = request.match_info
         raw = next((info[name] for name in _PATH_PARAMETERS if name in info), None)
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit()):
         return None
     value = int(raw)
     return value if value < ID_CEILING else None

@@ -8,13 +8,17 @@ import java.util.Properties;
 import com.enioka.jqm.client.api.Deliverable;
 import com.enioka.jqm.client.api.JobInstance;
 import com.enioka.jqm.client.api.JqmClient;
+import com.enioka.jqm.client.api.JqmException;
 import com.enioka.jqm.client.api.JqmWsClientFactory;
 import com.enioka.jqm.client.api.Queue;
 import com.enioka.jqm.client.api.State;
 
 /**
- * Drives a jqm-node with the official Jersey client: enqueue, getJob, getJobs, query, messages,
- * deliverables, stdout, kill, queues. Usage: Scenario NODE_URL (e.g. http://127.0.0.1:1789).
+ * Drives a jqm-node with the official Jersey client, logged in with HTTP Basic as upstream's client
+ * does (com.enioka.jqm.ws.login / password): enqueue, getJob, getJobs, query, messages, deliverables,
+ * stdout, kill, queues; then checks that a wrong password ends in a clean client exception (an HTTP
+ * 401 wrapped in a JqmException), not a hang or a parsing error.
+ * Usage: Scenario NODE_URL LOGIN PASSWORD (e.g. http://127.0.0.1:1789 admin secret).
  * The node must define the job definitions "Echo" (writes stdout and a deliverable) and "Sleep".
  * Exits 0 when every step succeeded, 1 (with the failed step on stderr) otherwise.
  */
@@ -48,17 +52,33 @@ public final class Scenario
         throw new IllegalStateException("job " + id + " never reached " + List.of(states));
     }
 
+    private static Properties properties(String url, String login, String password)
+    {
+        Properties p = new Properties();
+        p.setProperty("com.enioka.jqm.ws.url", url + "/ws/client");
+        p.setProperty("com.enioka.jqm.ws.login", login);
+        p.setProperty("com.enioka.jqm.ws.password", password);
+        return p;
+    }
+
+    private static String causes(Throwable e)
+    {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause())
+        {
+            text.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage()).append(" / ");
+        }
+        return text.toString();
+    }
+
     public static void main(String[] args) throws Exception
     {
-        if (args.length != 1)
+        if (args.length != 3)
         {
-            System.err.println("usage: Scenario NODE_URL");
+            System.err.println("usage: Scenario NODE_URL LOGIN PASSWORD");
             System.exit(2);
         }
-        Properties p = new Properties();
-        p.setProperty("com.enioka.jqm.ws.url", args[0] + "/ws/client");
-        JqmWsClientFactory.setProperties(p);
-        JqmClient client = JqmWsClientFactory.getClient();
+        JqmClient client = JqmWsClientFactory.getClient("scenario", properties(args[0], args[1], args[2]), false);
         try
         {
             // enqueue (JobRequest posted as XML, JobInstance read as XML)
@@ -109,6 +129,23 @@ public final class Scenario
             // queues
             List<Queue> queues = client.getQueues();
             check(!queues.isEmpty() && queues.stream().anyMatch(q -> "DEFAULT".equals(q.getName())), "queues");
+
+            // a wrong password: a clean client exception carrying the 401
+            JqmClient intruder = JqmWsClientFactory.getClient("intruder", properties(args[0], args[1], args[2] + "-wrong"),
+                    false);
+            try
+            {
+                intruder.getJob(id);
+                check(false, "a wrong password is refused");
+            }
+            catch (JqmException e)
+            {
+                check(causes(e).contains("401"), "the refusal says 401: " + causes(e));
+            }
+            finally
+            {
+                intruder.dispose();
+            }
 
             System.out.println("java client scenario: OK");
         }
