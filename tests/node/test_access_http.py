@@ -110,3 +110,14 @@ def test_management_routes_do_not_exist_on_the_client_listener(node: RunningNode
                          ("GET", "/metrics")):  # fmt: skip
         assert node.request(method, path)[0] == 404, path
     assert json.loads(node.manage("GET", "/node/status")[2])["draining"] is False
+
+
+def test_credentials_through_the_kubernetes_api_proxy(node: RunningNode) -> None:
+    """The API server removes ``Authorization`` before proxying: the JQM credential may come as
+    ``X-Jqm-Authorization``, checked the same way; ``Authorization`` wins when both are present."""
+    admin = basic(("admin", USERS["admin"][0]))
+    assert node.request("GET", "/ws/client/q", auth=None, headers={"X-Jqm-Authorization": admin})[0] == 200
+    wrong = basic(("admin", "wrong"))
+    assert node.request("GET", "/ws/client/q", auth=None, headers={"X-Jqm-Authorization": wrong})[0] == 401
+    both = {"Authorization": wrong, "X-Jqm-Authorization": admin}
+    assert node.request("GET", "/ws/client/q", auth=None, headers=both)[0] == 401

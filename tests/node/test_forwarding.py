@@ -13,7 +13,7 @@ import pytest
 
 from jqm_node.cluster import peerauth
 from jqm_node.ids import id_base
-from tests.node.conftest import ADMIN, CLUSTER_SECRET, USERS, RunningNode, StartNode, shell_job
+from tests.node.conftest import ADMIN, CLUSTER_SECRET, USERS, RunningNode, StartNode, basic, shell_job
 
 pytestmark = pytest.mark.integration
 
@@ -266,7 +266,8 @@ def test_the_clients_credentials_never_reach_the_owner(three_nodes: tuple[Runnin
     assert other.request("POST", f"/ws/client/ji/killed/{job_id}", auth=("reader", USERS["reader"][0]))[0] == 403
     listener = RecordingListener("127.0.0.9")
     try:
-        assert other.request("GET", f"/ws/client/ji/{id_base('127.0.0.9') + 1}")[0] == 404
+        proxied = {"X-Jqm-Authorization": basic(("admin", USERS["admin"][0]))}  # as through the API server
+        assert other.request("GET", f"/ws/client/ji/{id_base('127.0.0.9') + 1}", headers=proxied, auth=None)[0] == 404
     finally:
         received = listener.close()
     assert b"authorization" not in received.lower()

@@ -36,7 +36,7 @@ from jqm_node.api.representation import error_response
 from jqm_node.auth.errors import AuthenticationBusyError, AuthenticationRequiredError, PermissionDeniedError
 from jqm_node.auth.permissions import Permission
 from jqm_node.auth.principal import PRINCIPAL, Principal
-from jqm_node.auth.verifier import CredentialVerifier
+from jqm_node.auth.verifier import CredentialVerifier, authorization_of
 from jqm_node.cluster import peerauth
 from jqm_node.logs import ThrottledWarning
 
@@ -195,7 +195,7 @@ def access_middleware(
             if peerauth.FORWARDED_BY in request.headers or rule is PEER:
                 request[PRINCIPAL] = peer_call(request)  # the entry node authorized the call
             elif rule is not PUBLIC and verifier is not None:
-                principal = await verifier.authenticate(request.headers.get("Authorization"))
+                principal = await verifier.authenticate(authorization_of(request.headers))
                 if rule is not None and rule.permission is not None and not principal.may(rule.permission):
                     raise PermissionDeniedError(
                         f"user {principal.name!r} lacks the permission {rule.permission} "

@@ -32,6 +32,7 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from jqm_node.auth.errors import AuthenticationBusyError, AuthenticationRequiredError
@@ -39,6 +40,17 @@ from jqm_node.auth.job_credentials import JobCredentials
 from jqm_node.auth.passwords import DEFAULT_ITERATIONS, HASH_BYTES, PasswordHash
 from jqm_node.auth.principal import Principal
 from jqm_node.auth.users import JOB_LOGIN_PREFIX, UsersSource, UserTable
+
+PROXIED_AUTHORIZATION = "X-Jqm-Authorization"
+"""Where a client puts its JQM credentials when it calls through the Kubernetes API server's proxy: the
+API server consumes and removes ``Authorization`` (it logs the Kubernetes user in with it) before it
+proxies. Same syntax as ``Authorization``; read only when ``Authorization`` is absent."""
+
+
+def authorization_of(headers: Mapping[str, str]) -> str | None:
+    """The credential a request brings: ``Authorization``, else ``X-Jqm-Authorization``."""
+    return headers.get("Authorization") or headers.get(PROXIED_AUTHORIZATION)
+
 
 CACHE_SIZE = 1024
 FAILED_SIZE = 4096

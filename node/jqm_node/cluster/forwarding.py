@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from jqm_node.auth.principal import acting_user
+from jqm_node.auth.verifier import PROXIED_AUTHORIZATION
 from jqm_node.cluster import peerauth
 from jqm_node.cluster.peers import PeerPolicy
 from jqm_node.errors import JqmError, NotFoundError
@@ -38,7 +39,7 @@ _HOP_BY_HOP = frozenset(
         "Transfer-Encoding", "Upgrade", "Host", "Content-Length",
     )
 )  # fmt: skip
-_NOT_PASSED_ON = ("Authorization", peerauth.FORWARDED_BY, peerauth.USER, peerauth.SIGNATURE)
+_NOT_PASSED_ON = ("Authorization", PROXIED_AUTHORIZATION, peerauth.FORWARDED_BY, peerauth.USER, peerauth.SIGNATURE)
 _IDLE_SECONDS = 4.0
 """How long an idle connection to a peer is kept: less than the peers' own idle limit (JQM_HEADER_TIMEOUT)."""
 
