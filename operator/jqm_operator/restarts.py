@@ -1,30 +1,39 @@
-"""The ID-limit restart cycle of one cluster: observe nodes, ask :mod:`decisions.restart`, act, record.
+"""The node timer of one cluster: observe every node, then the ID-limit restart step, the recovery of
+nodes drained by someone else, Events for handovers, pod deletion costs, and the status.
 
-Order matters for crash safety: a drain is written to the status *before* the node is asked to drain, and
-an eviction is recorded right after it succeeds. Whatever point an operator restart interrupts, the next
-tick finds the record (or a node reporting ``draining``) and carries on instead of starting over. The
-record is read fresh from the API server at every tick, not from the watched body, so a tick never acts
-on a status older than the previous tick's own write.
+Order matters for crash safety: an ID-limit drain is written to the status *before* the node is asked to
+drain, and an eviction is recorded right after it succeeds. Whatever point an operator restart interrupts,
+the next tick finds the record and carries on instead of starting over. The status is read fresh from the
+API server at every tick, not from the watched body, so a tick never acts on a status older than the
+previous tick's own write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from jqm_operator import constants as c
 from jqm_operator.builders import Owner, child_names, selector_labels
+from jqm_operator.decisions import drains as d
+from jqm_operator.decisions import handovers as h
 from jqm_operator.decisions import restart as r
+from jqm_operator.decisions.observation import NodeObservation, handovers_of
 from jqm_operator.model import ClusterSpec
-from jqm_operator.ports import ClusterApi, NodeApi, NodeUnreachable
-from jqm_operator.reconcile import Note
+from jqm_operator.notes import Note
+from jqm_operator.ports import ApiRefused, ClusterApi, NodeApi, NodeRef, NodeUnreachable
+from jqm_operator.reconcile import conditions_now
 from jqm_operator.status import highest_usage_percent, node_entries, timestamp
+
+ID_LIMIT_DRAIN_REASON = "jqm-operator: ID limit"
+MAX_DELETION_COST = 2**31 - 1
 
 
 @dataclass(frozen=True, kw_only=True)
 class Cycle:
-    """The outcome of one tick: the decision taken, the Events to post, the status written."""
+    """The outcome of one tick: the ID-limit decision taken, the Events to post, the status to write."""
 
     decision: r.Decision
     notes: tuple[Note, ...]
@@ -36,21 +45,37 @@ def _ready(pod: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def observe(*, api: ClusterApi, nodes: NodeApi, owner: Owner) -> list[r.NodeObservation]:
+def _cost(meta: Mapping[str, Any]) -> int | None:
+    try:
+        return int((meta.get("annotations") or {})[c.DELETION_COST_ANNOTATION])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _ref(*, owner: Owner, spec: ClusterSpec, pod: str, ip: str | None) -> NodeRef:
+    return NodeRef(
+        namespace=owner.namespace, cluster=owner.name, pod=pod, ip=ip or "", tls=bool(spec.auth.tls_secret_name)
+    )
+
+
+def observe(
+    *, nodes: NodeApi, owner: Owner, spec: ClusterSpec, pods: Sequence[Mapping[str, Any]]
+) -> list[NodeObservation]:
     """Every node pod of the cluster, with its ``/node/status`` when it answers."""
     observations = []
-    for pod in api.list_pods(namespace=owner.namespace, labels=selector_labels(owner.name)):
+    for pod in pods:
         meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-        base = r.NodeObservation(
+        base = NodeObservation(
             pod=meta.get("name", ""),
             uid=meta.get("uid", ""),
             ip=status.get("podIP"),
             ready=_ready(pod),
             terminating=bool(meta.get("deletionTimestamp")),
+            deletion_cost=_cost(meta),
         )
         if base.ip and status.get("phase") == "Running":
             try:
-                answer = nodes.status(namespace=owner.namespace, pod=base.pod, ip=base.ip)
+                answer = nodes.status(_ref(owner=owner, spec=spec, pod=base.pod, ip=base.ip))
             except NodeUnreachable:
                 answer = None
             if answer is not None:
@@ -60,9 +85,12 @@ def observe(*, api: ClusterApi, nodes: NodeApi, owner: Owner) -> list[r.NodeObse
                     ids_used=int(answer.get("idsUsed") or 0),
                     id_capacity=int(answer.get("idCapacity") or 0),
                     draining=bool(answer.get("draining")),
+                    drain_reason=answer.get("drainReason"),
+                    stopping=bool(answer.get("stopping")),
                     accepting=bool(answer.get("accepting")),
                     running=int(answer.get("running") or 0),
                     queued=int(answer.get("queued") or 0),
+                    handovers=handovers_of(answer),
                 )
         observations.append(base)
     return observations
@@ -78,17 +106,18 @@ def _disruptions_allowed(*, api: ClusterApi, owner: Owner) -> int | None:
     return int(status.get("disruptionsAllowed") or 0)
 
 
-def run_cycle(
+def _id_limit_step(
     *,
     api: ClusterApi,
     nodes: NodeApi,
     owner: Owner,
     spec: ClusterSpec,
+    observed: Sequence[NodeObservation],
+    id_status: Mapping[str, Any],
     now: datetime,
-) -> Cycle:
-    """One tick for one cluster."""
-    id_status = api.get_cluster_status(namespace=owner.namespace, name=owner.name).get("idLimit") or {}
-    observed = observe(api=api, nodes=nodes, owner=owner)
+    notes: list[Note],
+) -> tuple[r.Decision, r.DrainState | None]:
+    """One ID-limit restart step; returns the decision and the drain recorded afterwards."""
     state = r.DrainState.from_status(id_status.get("drain"))
     decision = r.decide(
         policy=spec.id_limit,
@@ -98,21 +127,25 @@ def run_cycle(
         desired_replicas=spec.replicas,
         now=now,
     )
-    notes: list[Note] = []
     id_limit: dict[str, Any] = {}
-    act = decision.action
-    new = decision.state
+    act, new = decision.action, decision.state
 
     def record(drain: r.DrainState | None) -> None:
         id_limit["drain"] = drain.to_status() if drain else None
         api.patch_cluster_status(namespace=owner.namespace, name=owner.name, status={"idLimit": id_limit})
 
+    def drain(target: r.DrainState) -> None:
+        try:
+            nodes.drain(_ref(owner=owner, spec=spec, pod=target.pod, ip=target.ip), reason=ID_LIMIT_DRAIN_REASON)
+        except NodeUnreachable as e:
+            notes.append(Note(type="Warning", reason="DrainFailed", message=f"{e}; retrying on the next check"))
+
     if act == r.START_DRAIN and new is not None:
         record(new)  # first the record, then the request: a crash in between resends, never forgets
         notes.append(Note(type="Normal", reason=decision.reason, message=decision.message))
-        _drain(nodes=nodes, owner=owner, state=new, notes=notes)
+        drain(new)
     elif act == r.RESEND_DRAIN and new is not None:
-        _drain(nodes=nodes, owner=owner, state=new, notes=notes)
+        drain(new)
     elif act == r.WAIT_DRAIN and new is not None and new != state:
         record(new)
         notes.append(Note(type="Warning", reason=decision.reason, message=decision.message))
@@ -120,7 +153,8 @@ def run_cycle(
         if api.evict_pod(namespace=owner.namespace, name=new.pod, uid=new.pod_uid):
             id_limit["restarts"] = int(id_status.get("restarts") or 0) + 1
             id_limit["lastRestart"] = {"pod": new.pod, "at": timestamp(now), "reason": decision.reason}
-            record(replace(new, evicted=True))
+            new = replace(new, evicted=True)
+            record(new)
             notes.append(Note(type="Normal", reason="NodeRestarted", message=f"{decision.message}; pod evicted"))
         else:
             notes.append(
@@ -132,15 +166,149 @@ def run_cycle(
             )
     elif act in (r.FINISH, r.ABANDON):
         record(None)
+        new = None
         notes.append(
             Note(type="Normal" if act == r.FINISH else "Warning", reason=decision.reason, message=decision.message)
         )
-    status = {"nodes": node_entries(observed), "highestIdUsagePercent": highest_usage_percent(observed)}
-    return Cycle(decision=decision, notes=tuple(notes), status=status)
+    return decision, new
 
 
-def _drain(*, nodes: NodeApi, owner: Owner, state: r.DrainState, notes: list[Note]) -> None:
-    try:
-        nodes.drain(namespace=owner.namespace, pod=state.pod, ip=state.ip or "")
-    except NodeUnreachable as e:
-        notes.append(Note(type="Warning", reason="DrainFailed", message=f"{e}; retrying on the next check"))
+def _replace_pod(*, api: ClusterApi, owner: Owner, node: NodeObservation, why: str, notes: list[Note]) -> None:
+    api.delete_pod(namespace=owner.namespace, name=node.pod, uid=node.uid)
+    notes.append(
+        Note(
+            type="Warning",
+            reason="DrainedNodeReplaced",
+            message=(
+                f"node {node.pod} {why}; its pod is deleted, the Deployment starts a replacement now and the "
+                "drained node finishes its jobs meanwhile"
+            ),
+        )
+    )
+
+
+def _recover_drains(
+    *,
+    api: ClusterApi,
+    nodes: NodeApi,
+    owner: Owner,
+    spec: ClusterSpec,
+    observed: Sequence[NodeObservation],
+    records: Sequence[d.Recovery],
+    operator_drain: r.DrainState | None,
+    now: datetime,
+    notes: list[Note],
+) -> list[d.Recovery]:
+    """Undrains (or replaces) nodes drained by someone else; returns ``status.unexpectedDrains``."""
+    plan = d.plan(
+        nodes=observed, records=records, operator_drain_uid=operator_drain.pod_uid if operator_drain else None, now=now
+    )
+    kept = {record.pod_uid: record for record in plan.records}
+    for step in plan.steps:
+        node = step.node
+        if step.action == d.REPLACE:
+            _replace_pod(api=api, owner=owner, node=node, why="was still draining after its undrain", notes=notes)
+            continue
+        notes.append(
+            Note(
+                type="Warning",
+                reason="UnexpectedDrain",
+                message=(
+                    f"node {node.pod} is draining (reason {d.shown_reason(node.drain_reason)}) but the operator did "
+                    "not drain it; undraining it"
+                ),
+            )
+        )
+        try:
+            nodes.undrain(_ref(owner=owner, spec=spec, pod=node.pod, ip=node.ip))
+        except NodeUnreachable as e:
+            _replace_pod(api=api, owner=owner, node=node, why=f"could not be undrained ({e})", notes=notes)
+            kept[node.uid] = replace(kept[node.uid], replaced=True)
+    for record in plan.recovered:
+        how = "its pod was replaced" if record.replaced else "it takes work again"
+        notes.append(Note(type="Normal", reason="DrainRecovered", message=f"node {record.pod} recovered: {how}"))
+    return list(kept.values())
+
+
+def _handover_notes(new: Sequence[h.NewHandover]) -> list[Note]:
+    notes = []
+    for item in new:
+        ho = item.handover
+        message = f"node {item.pod} took over the history of {ho.jobs} jobs from node {ho.from_ip} (left at {ho.at})"
+        if ho.not_run:
+            message += f"; {ho.not_run} of them never ran (the leaving node's shutdown grace ran out)"
+            notes.append(Note(type="Warning", reason="JobsNotRun", message=message))
+        else:
+            notes.append(Note(type="Normal", reason="HistoryHandedOver", message=message))
+    return notes
+
+
+def _deletion_costs(*, api: ClusterApi, owner: Owner, observed: Sequence[NodeObservation]) -> None:
+    """Keeps each node pod's deletion cost at its running + queued jobs: a scale-down removes the idlest."""
+    for node in observed:
+        if not node.reachable or node.terminating:
+            continue
+        cost = min(node.running + node.queued, MAX_DELETION_COST)
+        if cost != node.deletion_cost:
+            patch = {"metadata": {"annotations": {c.DELETION_COST_ANNOTATION: str(cost)}}}
+            try:
+                api.merge_patch(kind="Pod", namespace=owner.namespace, name=node.pod, patch=patch)
+            except ApiRefused as e:
+                if e.status != 404:  # a pod gone since it was listed needs no cost
+                    raise
+
+
+def run_cycle(
+    *,
+    api: ClusterApi,
+    nodes: NodeApi,
+    owner: Owner,
+    spec: ClusterSpec,
+    now: datetime,
+) -> Cycle:
+    """One tick for one cluster."""
+    status = api.get_cluster_status(namespace=owner.namespace, name=owner.name)
+    pods = api.list_pods(namespace=owner.namespace, labels=selector_labels(owner.name))
+    observed = observe(nodes=nodes, owner=owner, spec=spec, pods=pods)
+    notes: list[Note] = []
+    decision, drain = _id_limit_step(
+        api=api,
+        nodes=nodes,
+        owner=owner,
+        spec=spec,
+        observed=observed,
+        id_status=status.get("idLimit") or {},
+        now=now,
+        notes=notes,
+    )
+    records = [x for x in map(d.Recovery.from_status, status.get("unexpectedDrains") or []) if x is not None]
+    recoveries = _recover_drains(
+        api=api,
+        nodes=nodes,
+        owner=owner,
+        spec=spec,
+        observed=observed,
+        records=records,
+        operator_drain=drain,
+        now=now,
+        notes=notes,
+    )
+    new_handovers, posted = h.find_new(nodes=observed, posted=h.posted_from_status(status.get("postedHandovers")))
+    notes += _handover_notes(new_handovers)
+    _deletion_costs(api=api, owner=owner, observed=observed)
+    written = {
+        "nodes": node_entries(observed),
+        "highestIdUsagePercent": highest_usage_percent(observed),
+        "unexpectedDrains": [record.to_status() for record in recoveries] or None,
+        "postedHandovers": posted or None,
+    }
+    _, conditions = conditions_now(
+        api=api,
+        owner=owner,
+        desired=spec.replicas,
+        status={**status, **written},
+        generation=int(status.get("observedGeneration") or 0),
+        now=now,
+        pods=pods,
+    )
+    return Cycle(decision=decision, notes=tuple(notes), status={**written, "conditions": conditions})

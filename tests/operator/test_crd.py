@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from jqm_operator import constants as c
+from jqm_operator.decisions.drains import Recovery
 from jqm_operator.decisions.restart import DrainState, NodeObservation
-from jqm_operator.status import compute_conditions, merge_conditions, node_entries
+from jqm_operator.status import Health, compute_conditions, merge_conditions, node_entries
 from tests.operator.crdutil import ROOT, defaulted_spec, load_crd, schema
 
 CRD = load_crd()
@@ -75,8 +76,28 @@ def test_validation_rules_are_present() -> None:
     rules = [rule["rule"] for _, node in walk(schema()) for rule in node.get("x-kubernetes-validations", [])]
     assert any("metadata.name" in rule for rule in rules)
     assert any("q.default" in rule for rule in rules)
-    env_rule = next(rule for rule in rules if "JQM_NODE_IP" in rule)
-    assert all(name in env_rule for name in c.RESERVED_ENV)
+    env_rule = next(rule for rule in rules if "startsWith" in rule)
+    assert f"startsWith('{c.RESERVED_ENV_PREFIX}')" in env_rule  # a pattern, not a list of names
+    assert any("self.queues.exists(q, q.name == j.queue)" in " ".join(rule.split()) for rule in rules)
+    assert any("has(self.className)" in rule for rule in rules)
+
+
+def test_peer_networks_are_gone() -> None:
+    text = (ROOT / "crds" / "jqmcluster.yaml").read_text()
+    assert "peerCIDRs" not in text and "network" not in schema()["properties"]["spec"]["properties"]
+
+
+def test_authentication_is_on_unless_turned_off() -> None:
+    spec = defaulted_spec({})
+    assert spec["auth"] == {"enabled": True}
+    assert (
+        defaulted_spec({"jobDefinitions": [{"name": "x", "path": "y"}]})["jobDefinitions"][0]["parametersAsShellCode"]
+        is False
+    )
+    description = schema()["properties"]["spec"]["properties"]["jobDefinitions"]["items"]["properties"][
+        "parametersAsShellCode"
+    ]["description"]
+    assert "DANGEROUS" in description and "any command" in description
 
 
 def validator() -> jsonschema.Draft4Validator:
@@ -99,8 +120,23 @@ def test_example_and_defaults_validate() -> None:
         {"idLimit": {"restartThreshold": 1.5}},
         {"imagePullPolicy": "Sometimes"},
         {"service": {"type": "ExternalName"}},
-        {"network": {"peerCIDRs": ["10.0.0.0"]}},
         {"jobDefinitions": [{"name": "x", "path": "y", "pathType": "FS"}]},
+        {"image": "jqm node:latest"},
+        {"image": "Jqm-Node:latest"},
+        {"image": "jqm-node:"},
+        {"pod": {"env": [{"name": "1BAD"}]}},
+        {"pod": {"labels": {"a": "not a valid value"}}},
+        {"pod": {"imagePullSecrets": ["Not_A_Name"]}},
+        {"pod": {"workDirSizeLimit": "1 GB"}},
+        {"limits": {"workDirSizeLimit": "lots"}},
+        {"limits": {"maxInputFiles": -1}},
+        {"history": {"maxAgeSeconds": -5}},
+        {"nodeConfig": {"handoverSeconds": 999999}},
+        {"ingress": {"className": "Upper_Case"}},
+        {"auth": {"usersSecretName": "has space"}},
+        {"auth": {"tls": {}}},
+        {"networkPolicy": {"clientFrom": [{"ipBlock": {"cidr": "everywhere"}}]}},
+        {"jobDefinitions": [{"name": "x", "path": "y", "queue": "bad queue"}]},
     ],
 )
 def test_invalid_specs_are_refused(bad: dict[str, Any]) -> None:
@@ -134,6 +170,7 @@ def test_everything_the_operator_writes_to_status_is_declared() -> None:
             ids_used=3,
             id_capacity=10,
             draining=True,
+            drain_reason="sigterm",
             running=1,
             queued=2,
         )
@@ -150,8 +187,11 @@ def test_everything_the_operator_writes_to_status_is_declared() -> None:
             old=None,
             generation=1,
             now=now,
-            new=compute_conditions(desired=1, workload=None, apply_error=None, restarting=None),
+            new=compute_conditions(desired=1, workload=None, health=Health(), restarting=None, auth_enabled=False),
         ),
+        "applyFailures": ["Service demo: 422 x"],
+        "unexpectedDrains": [Recovery(pod="p", pod_uid="u", since=now, reason="x").to_status()],
+        "postedHandovers": [{"pod": "p", "keys": ["t|10.0.0.2"]}],
         "idLimit": {
             "drain": DrainState(pod="p", pod_uid="u", started_at=now).to_status(),
             "restarts": 1,
