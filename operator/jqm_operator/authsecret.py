@@ -71,7 +71,12 @@ def ensure_auth_secret(*, api: ClusterApi, owner: Owner) -> AuthSecret:
     try:
         live = api.get(kind="Secret", namespace=owner.namespace, name=name)
         if live is None:
-            return _create(api=api, owner=owner)
+            created = _create(api=api, owner=owner)
+            if created is not None:
+                return created
+            live = api.get(kind="Secret", namespace=owner.namespace, name=name)  # made meanwhile elsewhere
+            if live is None:
+                return AuthSecret(digest=None, failure=f"Secret {name}: exists for create, absent for get")
         controller = _controller(live)
         if controller and controller.get("kind") == c.KIND and controller.get("uid") == owner.uid:
             return _complete(api=api, owner=owner, live=live)
@@ -88,7 +93,8 @@ def ensure_auth_secret(*, api: ClusterApi, owner: Owner) -> AuthSecret:
     )
 
 
-def _create(*, api: ClusterApi, owner: Owner) -> AuthSecret:
+def _create(*, api: ClusterApi, owner: Owner) -> AuthSecret | None:
+    """A new Secret; None when one appeared since it was found missing (409)."""
     name = child_names(owner.name)["auth"]
     values = missing_values(existing={}, cluster=owner.name)
     try:
@@ -96,7 +102,7 @@ def _create(*, api: ClusterApi, owner: Owner) -> AuthSecret:
     except ApiRefused as e:
         if e.status != 409:
             raise
-        return ensure_auth_secret(api=api, owner=owner)  # created meanwhile (another replica): check it again
+        return None
     note = Note(
         type="Normal",
         reason="AuthSecretCreated",

@@ -74,6 +74,7 @@ class KubeClusterApi:
         self._kinds: dict[str, tuple[Any, str]] = {
             "ConfigMap": (self._core, "config_map"),
             "Secret": (self._core, "secret"),
+            "Pod": (self._core, "pod"),
             "ServiceAccount": (self._core, "service_account"),
             "Service": (self._core, "service"),
             "Deployment": (apps, "deployment"),
@@ -125,9 +126,8 @@ class KubeClusterApi:
             )
 
     def merge_patch(self, *, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        method = self._core.patch_namespaced_pod if kind == "Pod" else self._method("patch", kind)
         with refusals():
-            method(
+            self._method("patch", kind)(
                 name=name,
                 namespace=namespace,
                 body=dict(patch),

@@ -108,6 +108,15 @@ def _drain_body(reason: str) -> bytes:
     return json.dumps({"reason": reason}).encode()
 
 
+def _detail(error: urllib.error.HTTPError) -> str:
+    """The node's errorDto message when it sent one (never a header or a token)."""
+    try:
+        body = json.loads(error.read() or b"{}")
+    except (ValueError, OSError):
+        return str(error.reason)
+    return str(body.get("userMessage") or body.get("message") or error.reason) if isinstance(body, dict) else ""
+
+
 class DirectNodeApi:
     """HTTP(S) straight to the pod IP's management port."""
 
@@ -148,15 +157,6 @@ class DirectNodeApi:
 
     def undrain(self, node: NodeRef) -> None:
         _with_token(self._tokens, node, lambda token: self._call(node, method="POST", path=c.UNDRAIN_PATH, token=token))
-
-
-def _detail(error: urllib.error.HTTPError) -> str:
-    """The node's errorDto message when it sent one (never a header or a token)."""
-    try:
-        body = json.loads(error.read() or b"{}")
-    except (ValueError, OSError):
-        return str(error.reason)
-    return str(body.get("userMessage") or body.get("message") or error.reason) if isinstance(body, dict) else ""
 
 
 class ProxyNodeApi:

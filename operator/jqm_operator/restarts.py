@@ -173,8 +173,19 @@ def _id_limit_step(
     return decision, new
 
 
-def _replace_pod(*, api: ClusterApi, owner: Owner, node: NodeObservation, why: str, notes: list[Note]) -> None:
-    api.delete_pod(namespace=owner.namespace, name=node.pod, uid=node.uid)
+def _replace_pod(*, api: ClusterApi, owner: Owner, node: NodeObservation, why: str, notes: list[Note]) -> bool:
+    """Deletes a drained node's pod (with its grace period) so that the Deployment replaces it."""
+    try:
+        api.delete_pod(namespace=owner.namespace, name=node.pod, uid=node.uid)
+    except ApiRefused as e:
+        notes.append(
+            Note(
+                type="Warning",
+                reason="DrainedNodeNotReplaced",
+                message=f"node {node.pod} {why}, but deleting its pod failed ({e}); retrying on the next check",
+            )
+        )
+        return False
     notes.append(
         Note(
             type="Warning",
@@ -185,6 +196,7 @@ def _replace_pod(*, api: ClusterApi, owner: Owner, node: NodeObservation, why: s
             ),
         )
     )
+    return True
 
 
 def _recover_drains(
@@ -207,7 +219,10 @@ def _recover_drains(
     for step in plan.steps:
         node = step.node
         if step.action == d.REPLACE:
-            _replace_pod(api=api, owner=owner, node=node, why="was still draining after its undrain", notes=notes)
+            replaced = _replace_pod(
+                api=api, owner=owner, node=node, why="was still draining after its undrain", notes=notes
+            )
+            kept[node.uid] = replace(kept[node.uid], replaced=replaced)
             continue
         notes.append(
             Note(
@@ -222,8 +237,8 @@ def _recover_drains(
         try:
             nodes.undrain(_ref(owner=owner, spec=spec, pod=node.pod, ip=node.ip))
         except NodeUnreachable as e:
-            _replace_pod(api=api, owner=owner, node=node, why=f"could not be undrained ({e})", notes=notes)
-            kept[node.uid] = replace(kept[node.uid], replaced=True)
+            replaced = _replace_pod(api=api, owner=owner, node=node, why=f"could not be undrained ({e})", notes=notes)
+            kept[node.uid] = replace(kept[node.uid], replaced=replaced)
     for record in plan.recovered:
         how = "its pod was replaced" if record.replaced else "it takes work again"
         notes.append(Note(type="Normal", reason="DrainRecovered", message=f"node {record.pod} recovered: {how}"))
@@ -243,8 +258,9 @@ def _handover_notes(new: Sequence[h.NewHandover]) -> list[Note]:
     return notes
 
 
-def _deletion_costs(*, api: ClusterApi, owner: Owner, observed: Sequence[NodeObservation]) -> None:
+def _deletion_costs(*, api: ClusterApi, owner: Owner, observed: Sequence[NodeObservation]) -> list[Note]:
     """Keeps each node pod's deletion cost at its running + queued jobs: a scale-down removes the idlest."""
+    failures = []
     for node in observed:
         if not node.reachable or node.terminating:
             continue
@@ -255,7 +271,11 @@ def _deletion_costs(*, api: ClusterApi, owner: Owner, observed: Sequence[NodeObs
                 api.merge_patch(kind="Pod", namespace=owner.namespace, name=node.pod, patch=patch)
             except ApiRefused as e:
                 if e.status != 404:  # a pod gone since it was listed needs no cost
-                    raise
+                    failures.append(f"{node.pod}: {e}")
+    if not failures:
+        return []
+    message = f"pod deletion costs not updated ({'; '.join(failures)}): a scale-down may stop busy nodes first"
+    return [Note(type="Warning", reason="DeletionCostFailed", message=message)]
 
 
 def run_cycle(
@@ -295,7 +315,7 @@ def run_cycle(
     )
     new_handovers, posted = h.find_new(nodes=observed, posted=h.posted_from_status(status.get("postedHandovers")))
     notes += _handover_notes(new_handovers)
-    _deletion_costs(api=api, owner=owner, observed=observed)
+    notes += _deletion_costs(api=api, owner=owner, observed=observed)
     written = {
         "nodes": node_entries(observed),
         "highestIdUsagePercent": highest_usage_percent(observed),

@@ -40,6 +40,8 @@ class FakeClusterApi:
         self.refuse_eviction = False
         self.refuse_apply: dict[tuple[str, str], int] = {}
         self.refuse_replace: set[tuple[str, str]] = set()
+        self.refuse_pod_writes = 0
+        """An HTTP status (e.g. 403) for pod patches and deletions; 0 lets them through."""
         self.cluster_status: dict[str, Any] = {}
 
     def apply(self, manifest: Mapping[str, Any]) -> None:
@@ -74,6 +76,8 @@ class FakeClusterApi:
 
     def merge_patch(self, *, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
         self.calls.append(("patch", f"{kind}/{name}"))
+        if kind == "Pod" and self.refuse_pod_writes:
+            raise ApiRefused(status=self.refuse_pod_writes, message="pods is forbidden")
         if kind == "Pod":
             target = next((p for p in self.pods if p["metadata"]["name"] == name), None)
         else:
@@ -117,6 +121,8 @@ class FakeClusterApi:
 
     def delete_pod(self, *, namespace: str, name: str, uid: str) -> bool:
         self.calls.append(("delete-pod", name))
+        if self.refuse_pod_writes:
+            raise ApiRefused(status=self.refuse_pod_writes, message="pods is forbidden")
         self.deleted_pods.append(name)
         return self._terminate(name, uid)
 

@@ -350,3 +350,23 @@ def test_workload_refresh_reports_only_changes_and_keeps_stored_failures() -> No
 def test_reserved_constants_match_the_contract() -> None:
     assert (c.NODE_PORT, c.MANAGEMENT_PORT, c.MANAGEMENT_PORT_NAME) == (1789, 1790, "management")
     assert c.NODE_AUTH_KEYS == ("users.yaml", "cluster-secret", "management-token")
+
+
+def test_a_secret_created_meanwhile_by_someone_else_is_checked_not_overwritten() -> None:
+    api = FakeClusterApi()
+    other = FakeClusterApi()
+    apply_children(api=other, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    made_meanwhile = other.objects[("Secret", "ns", "demo-auth")]
+    real_get = api.get
+    seen = []
+
+    def get_after_race(*, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        if kind == "Secret" and name == "demo-auth" and not seen:
+            seen.append(name)  # first look: absent; then another replica creates it
+            api.objects[("Secret", "ns", "demo-auth")] = made_meanwhile
+            return None
+        return real_get(kind=kind, namespace=namespace, name=name)
+
+    api.get = get_after_race  # type: ignore[method-assign]
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert applied.failures == () and api.objects[("Secret", "ns", "demo-auth")] == made_meanwhile

@@ -213,3 +213,16 @@ def test_the_timer_reports_crash_looping_nodes() -> None:
     ]
     tick(api, nodes, spec=parse_spec({"replicas": 1}))
     assert degraded(api)[:2] == ("True", "NodesCrashLooping")
+
+
+def test_a_replacement_the_api_server_refuses_is_reported_and_retried() -> None:
+    api, nodes = cluster(5, 3)
+    nodes.statuses["demo-0"] |= {"draining": True, "drainReason": "x"}
+    nodes.refuse_undrain = True
+    api.refuse_pod_writes = 403
+    first = tick(api, nodes)
+    assert reasons(first) == ["UnexpectedDrain", "DrainedNodeNotReplaced", "DeletionCostFailed"]
+    assert "403" in first.notes[1].message and api.cluster_status["unexpectedDrains"][0]["replaced"] is False
+    api.refuse_pod_writes = 0
+    second = tick(api, nodes, seconds=15)
+    assert reasons(second) == ["DrainedNodeReplaced"] and api.deleted_pods == ["demo-0"]
