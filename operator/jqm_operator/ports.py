@@ -1,6 +1,6 @@
 """The two outside worlds the services talk to, as Protocols, and the errors they raise.
 
-The services (:mod:`jqm_operator.reconcile`, :mod:`jqm_operator.restarts`) depend on these interfaces
+The services (:mod:`jqm_operator.reconcile`, :mod:`jqm_operator.nodetimer` and its parts) depend on these interfaces
 only; :mod:`jqm_operator.kube` and :mod:`jqm_operator.nodeapi` implement them with real clients, the unit
 tests with in-memory fakes. That keeps the orchestration testable without an API server.
 """

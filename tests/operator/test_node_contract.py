@@ -32,8 +32,8 @@ from jqm_operator.credentials import missing_values
 from jqm_operator.decisions import restart as r
 from jqm_operator.model import parse_spec
 from jqm_operator.nodeapi import DirectNodeApi, ManagementTokens
+from jqm_operator.nodetimer import run_cycle
 from jqm_operator.ports import NodeRef, NodeUnreachable
-from jqm_operator.restarts import run_cycle
 from tests.operator.crdutil import ROOT, defaulted_spec
 from tests.operator.fakes import FakeClusterApi, pod
 from tests.operator.kubetest import wait_for

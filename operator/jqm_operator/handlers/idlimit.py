@@ -1,4 +1,4 @@
-"""One timer per JqmCluster (never per pod) watching its nodes; see :mod:`jqm_operator.restarts`.
+"""One timer per JqmCluster (never per pod) watching its nodes; see :mod:`jqm_operator.nodetimer`.
 
 Each tick reads every node's ``/node/status`` once, and from it: restarts nodes near their ID limit,
 recovers nodes drained by someone else, posts an Event per handover, keeps the pods' deletion costs,
@@ -16,8 +16,8 @@ from jqm_operator.decisions import restart as r
 from jqm_operator.handlers.common import RESOURCE, owner_of, post
 from jqm_operator.handlers.lifecycle import CONFIG
 from jqm_operator.model import parse_spec
+from jqm_operator.nodetimer import run_cycle
 from jqm_operator.ports import ApiRefused
-from jqm_operator.restarts import run_cycle
 
 
 @kopf.timer(*RESOURCE, interval=CONFIG.idlimit_seconds, retries=5, backoff=10)
