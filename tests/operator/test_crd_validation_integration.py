@@ -68,20 +68,20 @@ BAD = {
     ),
     "JQM_ID_LIMIT in pod.env": (
         {"pod": {"env": [{"name": "JQM_ID_LIMIT", "value": "5"}]}},
-        "JQM_* variables are reserved",
+        "JQM_ID_LIMIT is reserved: every JQM_* variable is set by the operator",
     ),
     "JQM_PEER_CIDRS in pod.env": (
-        {"pod": {"env": [{"name": "JQM_PEER_CIDRS", "value": "0.0.0.0/0"}]}},
-        "JQM_* variables are reserved",
+        {"pod": {"env": [{"name": "OK", "value": "1"}, {"name": "JQM_PEER_CIDRS", "value": "0.0.0.0/0"}]}},
+        'spec.pod.env[1]: Invalid value: "object": JQM_PEER_CIDRS is reserved',
     ),
     "any other JQM_ name in pod.env": (
         {"pod": {"env": [{"name": "JQM_SOMETHING_NEW", "value": "x"}]}},
-        "JQM_* variables are reserved",
+        "JQM_SOMETHING_NEW is reserved",
     ),
     "env name a container refuses": ({"pod": {"env": [{"name": "A B"}]}}, "spec.pod.env[0].name"),
-    "image with a space": ({"image": "jqm node:latest"}, "spec.image"),
-    "image with an upper-case repository": ({"image": "JQM-node"}, "spec.image"),
-    "image with an empty tag": ({"image": "jqm-node:"}, "spec.image"),
+    "image with a space": ({"image": "jqm node:latest"}, 'spec.image: Invalid value: "string": not an image reference'),
+    "image with an upper-case repository": ({"image": "JQM-node"}, "not an image reference"),
+    "image with an empty tag": ({"image": "jqm-node:"}, "not an image reference"),
     "enabled Ingress without a class": (
         {"ingress": {"enabled": True}},
         "an enabled Ingress needs className",
@@ -105,7 +105,7 @@ BAD = {
     ),
     "memory request above the limit": (
         {"resources": {"requests": {"memory": "1Gi"}, "limits": {"memory": "512Mi"}}},
-        "a request may not exceed the limit",
+        "a cpu, memory or ephemeral-storage request may not exceed its limit",
     ),
     "resource quantity with a space": ({"resources": {"limits": {"memory": "1 Gi"}}}, "spec.resources.limits.memory"),
     "work directory size in both places": (

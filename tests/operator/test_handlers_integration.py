@@ -2,9 +2,9 @@
 
 Skipped (with the reason) when no cluster is reachable. What is the API server's business is checked
 here: owner references, server-side apply and its refusals, Secrets, RBAC objects, status. The ID-limit
-tests need no kubelet (and skip where kubelets run): they write the node pod's status themselves
-(Running, a 127.0.0.x IP, Ready) and answer its management port from a stand-in HTTP server on that
-loopback address.
+and drain-recovery tests play the kubelet: their node pods select no existing node (so no kubelet runs
+them), the test writes the pod's status (Running, a 127.0.0.x IP, Ready) and answers its management port
+from a stand-in HTTP server on that loopback address.
 """
 
 from __future__ import annotations
@@ -154,7 +154,10 @@ def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace
     deployment = wait_for(lambda: _read(apps.read_namespaced_deployment, "demo", namespace), what="Deployment")
     assert deployment.metadata.owner_references[0].kind == "JqmCluster"
     for kind, name in [*CHILDREN, ("Ingress", "demo"), ("NetworkPolicy", "demo")]:
-        owner = reader(api, kind)[0](name, namespace).metadata.owner_references[0]
+        child = wait_for(
+            lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace), what=f"{kind} {name}"
+        )
+        owner = child.metadata.owner_references[0]
         assert (owner.kind, owner.name, owner.controller) == ("JqmCluster", "demo", True), (kind, name)
     status = wait_for(
         lambda: get_cluster(api, namespace, "demo").get("status", {}).get("observedGeneration"),
@@ -162,7 +165,12 @@ def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace
     )
     assert status == 1
     body = get_cluster(api, namespace, "demo")
-    assert {c["type"] for c in body["status"]["conditions"]} == {"Available", "Progressing", "Degraded"}
+    assert {c["type"] for c in body["status"]["conditions"]} == {
+        "Available",
+        "Progressing",
+        "Degraded",
+        "AuthenticationDisabled",
+    }
     assert body["status"]["selector"] == "app.kubernetes.io/instance=demo,app.kubernetes.io/name=jqm-node"
     assert not any(key.startswith("kopf") for key in body["status"])  # kopf's progress is in annotations
     assert "Created" in wait_for(lambda: reasons(api, namespace), what="Created event")
@@ -208,6 +216,11 @@ def _gone(api: client.ApiClient, namespace: str, name: str) -> bool:
     return False
 
 
+NO_KUBELET = {"jqm-tests.example/no-such-node": "true"}
+"""A node selector no node matches: the scheduler never binds the pod, so no kubelet runs it or writes its
+status, and the test can play the kubelet even on a cluster that has kubelets."""
+
+
 def mark_running(api: client.ApiClient, namespace: str, name: str, ip: str) -> None:
     """Writes what a kubelet would: the pod runs, has ``ip`` and is ready."""
     client.CoreV1Api(api).patch_namespaced_pod_status(
@@ -232,8 +245,6 @@ def node_pods(api: client.ApiClient, namespace: str) -> list[str]:
 def test_id_limit_drain_then_evict(
     api: client.ApiClient, namespace: str, operator: None, stand_in_node: ThreadingHTTPServer
 ) -> None:
-    if client.CoreV1Api(api).list_node().items:
-        pytest.skip("needs a control plane without kubelets: this test plays the kubelet for its node pod")
     create_cluster(
         api,
         namespace,
@@ -242,6 +253,7 @@ def test_id_limit_drain_then_evict(
             "replicas": 1,
             "service": {"type": "ClusterIP"},
             "idLimit": {"restartThresholdIds": 20, "drainTimeoutSeconds": 600},
+            "pod": {"nodeSelector": NO_KUBELET},
         },
     )
     first = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod (needs kube-controller-manager)")[0]
@@ -278,10 +290,13 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
 ) -> None:
     from kopf.testing import KopfRunner
 
-    if client.CoreV1Api(api).list_node().items:
-        pytest.skip("needs a control plane without kubelets: this test plays the kubelet for its node pod")
     args = operator_args(api, namespace)
-    spec = {"replicas": 1, "service": {"type": "ClusterIP"}, "idLimit": {"restartThresholdIds": 20}}
+    spec = {
+        "replicas": 1,
+        "service": {"type": "ClusterIP"},
+        "idLimit": {"restartThresholdIds": 20},
+        "pod": {"nodeSelector": NO_KUBELET},
+    }
     with KopfRunner(args, timeout=60) as first_run:
         wait_until_leading(api, args)
         create_cluster(api, namespace, "ids", spec)
@@ -312,10 +327,10 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
 def test_a_node_drained_by_someone_else_is_undrained(
     api: client.ApiClient, namespace: str, operator: None, stand_in_node: ThreadingHTTPServer
 ) -> None:
-    if client.CoreV1Api(api).list_node().items:
-        pytest.skip("needs a control plane without kubelets: this test plays the kubelet for its node pod")
     stand_in_node.state |= {"idsUsed": 1, "draining": True, "drainReason": "somebody"}
-    create_cluster(api, namespace, "ids", {"replicas": 1, "service": {"type": "ClusterIP"}})
+    create_cluster(
+        api, namespace, "ids", {"replicas": 1, "service": {"type": "ClusterIP"}, "pod": {"nodeSelector": NO_KUBELET}}
+    )
     pod = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod")[0]
     stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
     mark_running(api, namespace, pod, stand_in_node.state["ip"])
@@ -414,7 +429,9 @@ def test_the_auth_secret_is_made_once_and_never_shown(api: client.ApiClient, nam
     )
     for value in (*values.values(), *other.values()):
         assert value not in told
-    created = next(e for e in events(api, namespace) if e.reason == "AuthSecretCreated")
+    created = next(
+        e for e in events(api, namespace) if e.reason == "AuthSecretCreated" and e.involved_object.name == "demo"
+    )
     assert "kubectl get secret demo-auth" in created.message and "base64 -d" in created.message
 
 
