@@ -95,7 +95,7 @@ def documents(text: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("name", ["jqmcluster.yaml", "kopf-peering.yaml"])
 def test_chart_crds_are_identical_to_crds_dir(name: str) -> None:
     assert (CHART / "crds" / name).read_bytes() == (ROOT / "crds" / name).read_bytes(), (
-        f"charts/jqm-operator/crds/{name} differs from crds/{name}: copy crds/{name} over it"
+        f"charts/jqm-operator/crds/{name} differs from crds/{name}: run `make operator-crds`"
     )
 
 
