@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -38,7 +38,7 @@ def load_credentials() -> client.ApiClient:
 
 
 def _body(response: Any) -> dict[str, Any]:
-    return json.loads(response.data or b"{}")
+    return dict(json.loads(response.data or b"{}"))
 
 
 def explain(error: ApiException) -> str:
@@ -87,7 +87,8 @@ class KubeClusterApi:
 
     def _method(self, verb: str, kind: str) -> Callable[..., Any]:
         api, suffix = self._kinds[kind]
-        return getattr(api, f"{verb}_namespaced_{suffix}")
+        method: Callable[..., Any] = getattr(api, f"{verb}_namespaced_{suffix}")
+        return method
 
     def apply(self, manifest: Mapping[str, Any]) -> None:
         meta = manifest["metadata"]
@@ -210,7 +211,7 @@ class KubeClusterApi:
                 name=name,
                 _request_timeout=REQUEST_TIMEOUT,
             )
-        return dict(body.get("status") or {})
+        return dict(cast(dict[str, Any], body).get("status") or {})
 
     def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         with refusals():

@@ -184,7 +184,7 @@ class ProxyNodeApi:
         )
         try:
             response = self._api.call_api(*request, _request_timeout=self._timeout)
-            response.read()
+            response.read()  # type: ignore[no-untyped-call]  # the client's RESTResponse has no annotations
         except (ApiException, HTTPError, OSError) as e:
             raise NodeUnreachable(f"{where}: {e}") from e
         if not 200 <= response.status <= 299:

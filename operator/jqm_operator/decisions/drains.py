@@ -136,8 +136,8 @@ def plan(
     for record in records:
         if record.pod_uid in kept:
             continue
-        node = present.get(record.pod_uid)
-        waiting = node is not None and (not node.reachable or (record.replaced and node.terminating))
+        seen = present.get(record.pod_uid)
+        waiting = seen is not None and (not seen.reachable or (record.replaced and seen.terminating))
         if waiting:
             kept[record.pod_uid] = record  # not seen answering yet, or the replaced pod is still finishing
         else:
