@@ -173,7 +173,7 @@ def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace
     }
     assert body["status"]["selector"] == "app.kubernetes.io/instance=demo,app.kubernetes.io/name=jqm-node"
     assert not any(key.startswith("kopf") for key in body["status"])  # kopf's progress is in annotations
-    assert "Created" in wait_for(lambda: reasons(api, namespace), what="Created event")
+    wait_for(lambda: "Created" in reasons(api, namespace), what="Created event")
 
     core.delete_namespaced_service("demo-peers", namespace)
     wait_for(lambda: _read(core.read_namespaced_service, "demo-peers", namespace), what="peer Service recreated")
@@ -335,7 +335,9 @@ def test_a_node_drained_by_someone_else_is_undrained(
     stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
     mark_running(api, namespace, pod, stand_in_node.state["ip"])
     wait_for(lambda: stand_in_node.state["draining"] is False, what="POST /node/undrain")
-    assert "UnexpectedDrain" in wait_for(lambda: reasons(api, namespace), what="UnexpectedDrain Event")
+    wait_for(lambda: "UnexpectedDrain" in reasons(api, namespace), what="UnexpectedDrain Event")
+    unexpected = next(e for e in events(api, namespace) if e.reason == "UnexpectedDrain")
+    assert unexpected.type == "Warning" and "'somebody'" in unexpected.message
     wait_for(lambda: "DrainRecovered" in reasons(api, namespace), what="DrainRecovered Event")
 
 
