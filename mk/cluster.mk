@@ -51,8 +51,9 @@ up: cluster-up ## local cluster + operator chart + examples/jqmcluster.yaml, wai
 	echo "  export KUBECONFIG=$(CLUSTER_KUBECONFIG)"; \
 	echo "  export PATH=$(CLUSTER_K8S_BIN):\$$PATH   # kubectl $(CLUSTER_K8S_VERSION)"; \
 	echo "  load balancer: http://$$ip:$$port"; \
-	echo "  curl http://$$ip:$$port/ws/simple/localnode/health"; \
-	echo "  curl -d applicationname=DemoEcho -d parameterNames=p1 -d parameterValues=hello http://$$ip:$$port/ws/simple/ji"; \
+	echo "  curl http://$$ip:$$port/ws/simple/localnode/health      # the only call without credentials"; \
+	echo "  password=\$$(kubectl get secret -n $$ns $$name-auth -o jsonpath='{.data.admin-password}' | base64 -d)"; \
+	echo "  curl -u \"admin:\$$password\" -d applicationname=DemoEcho -d parameterNames=p1 -d parameterValues=hello http://$$ip:$$port/ws/simple/ji"; \
 	echo "  kubectl get jqmc,pods -o wide -n $$ns"; \
 	echo "  make down"
 

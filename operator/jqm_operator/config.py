@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PRIORITY_RANGE = 2**30
 """Random priorities are drawn from here; two replicas of equal priority would both pause."""
@@ -28,6 +28,10 @@ class OperatorConfig:
     watch_client_timeout: int = 300
     connect_timeout: int = 10
     request_timeout: int = 60
+    pod_namespace: str = ""
+    """The operator pod's namespace and labels: a JqmCluster's NetworkPolicy admits them to the management
+    port. Empty when the operator runs outside a cluster."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def clusterwide(self) -> bool:
@@ -53,4 +57,17 @@ class OperatorConfig:
             # The client gives up a little after the server should have closed the stream: a silent,
             # half-dead watch connection is then noticed and reopened instead of starving the operator.
             watch_client_timeout=server_timeout + 30,
+            pod_namespace=env.get("JQM_OPERATOR_POD_NAMESPACE", "").strip(),
+            pod_labels=parse_labels(env.get("JQM_OPERATOR_POD_LABELS", "")),
         )
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """``a=b,c=d`` as a mapping; pairs without ``=`` are refused, so a typo does not widen a selector."""
+    labels = {}
+    for pair in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"JQM_OPERATOR_POD_LABELS: {pair!r} is not key=value")
+        labels[key.strip()] = value.strip()
+    return labels

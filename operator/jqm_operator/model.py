@@ -21,8 +21,6 @@ DEFAULT_PULL_POLICY = "IfNotPresent"
 DEFAULT_RESOURCES: Mapping[str, Any] = MappingProxyType(
     {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
 )
-DEFAULT_PEER_CIDRS = ("10.0.0.0/8",)
-"""The pod network a node may forward requests to; most CNIs allocate pods from it. Override per cluster."""
 DEFAULT_ID_CAPACITY = 1_000_000
 """Upstream's hard limit: a DB-less node hands out at most this many job IDs before it must restart."""
 
@@ -33,6 +31,15 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _list(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else ()
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _quantity(value: Any) -> str | None:
+    """A Kubernetes quantity as the API accepts it in a manifest (the CRD allows an integer or a string)."""
+    return None if value in (None, "") else str(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +82,46 @@ class IdLimitPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuthSpec:
+    """Authentication of the node APIs; on unless a spec turns it off explicitly."""
+
+    enabled: bool = True
+    users_secret_name: str | None = None
+    """The user's own Secret with a ``users.yaml`` key, read by the nodes besides the operator's."""
+    tls_secret_name: str | None = None
+    """A kubernetes.io/tls Secret: the nodes serve HTTPS with it, and the probes switch to HTTPS."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistorySpec:
+    """Retention of the history a leaving node hands over; None leaves the node's own default."""
+
+    max_jobs: int | None = None
+    max_age_seconds: int | None = None
+    log_bytes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitsSpec:
+    """Per-job input limits and the size of the work directory; None leaves the node's own default."""
+
+    max_input_files: int | None = None
+    max_input_bytes: int | None = None
+    work_dir_size_limit: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkPolicySpec:
+    """An optional NetworkPolicy on the node pods (core NetworkPolicyPeer lists pass through untouched)."""
+
+    enabled: bool = False
+    client_from: tuple[Mapping[str, Any], ...] = ()
+    """Who may reach the client port besides the cluster's own nodes; empty means anyone."""
+    management_from: tuple[Mapping[str, Any], ...] = ()
+    """Who may reach the management port besides the operator (e.g. a metrics scraper)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class PodOverrides:
     """What a user may add to the node pods without the operator knowing what it means."""
 
@@ -88,7 +135,6 @@ class PodOverrides:
     container_security_context: Mapping[str, Any] = field(default_factory=dict)
     priority_class_name: str | None = None
     image_pull_secrets: tuple[str, ...] = ()
-    work_dir_size_limit: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,15 +147,19 @@ class ClusterSpec:
     resources: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_RESOURCES))
     shutdown_grace_seconds: int = 30
     kill_grace_seconds: int = 10
+    handover_seconds: int = 60
     queues: tuple[Mapping[str, Any], ...] = ()
     job_definitions: tuple[Mapping[str, Any], ...] = ()
     job_definitions_config_maps: tuple[str, ...] = ()
-    peer_cidrs: tuple[str, ...] = DEFAULT_PEER_CIDRS
     max_unavailable: int | str = 1
     service: ServiceSpec = field(default_factory=ServiceSpec)
     ingress: IngressSpec = field(default_factory=IngressSpec)
     id_limit: IdLimitPolicy = field(default_factory=IdLimitPolicy)
     pod: PodOverrides = field(default_factory=PodOverrides)
+    auth: AuthSpec = field(default_factory=AuthSpec)
+    history: HistorySpec = field(default_factory=HistorySpec)
+    limits: LimitsSpec = field(default_factory=LimitsSpec)
+    network_policy: NetworkPolicySpec = field(default_factory=NetworkPolicySpec)
 
 
 def parse_spec(spec: Mapping[str, Any] | None) -> ClusterSpec:
@@ -121,7 +171,10 @@ def parse_spec(spec: Mapping[str, Any] | None) -> ClusterSpec:
     idl = _dict(spec.get("idLimit"))
     pod = _dict(spec.get("pod"))
     pdb = _dict(spec.get("podDisruptionBudget"))
-    network = _dict(spec.get("network"))
+    auth = _dict(spec.get("auth"))
+    history = _dict(spec.get("history"))
+    limits = _dict(spec.get("limits"))
+    policy = _dict(spec.get("networkPolicy"))
     return ClusterSpec(
         replicas=int(spec.get("replicas", DEFAULT_REPLICAS)),
         image=spec.get("image") or DEFAULT_IMAGE,
@@ -129,12 +182,12 @@ def parse_spec(spec: Mapping[str, Any] | None) -> ClusterSpec:
         resources=_dict(spec["resources"]) if "resources" in spec else dict(DEFAULT_RESOURCES),
         shutdown_grace_seconds=int(nodes.get("shutdownGraceSeconds", 30)),
         kill_grace_seconds=int(nodes.get("killGraceSeconds", 10)),
+        handover_seconds=int(nodes.get("handoverSeconds", 60)),
         queues=_list(spec.get("queues")),
         job_definitions=_list(spec.get("jobDefinitions")),
         job_definitions_config_maps=tuple(
             ref["name"] for ref in _list(spec.get("jobDefinitionsFrom")) if isinstance(ref, Mapping)
         ),
-        peer_cidrs=_list(network.get("peerCIDRs")) or DEFAULT_PEER_CIDRS,
         max_unavailable=pdb.get("maxUnavailable", 1),
         service=ServiceSpec(
             type=svc.get("type", "LoadBalancer"),
@@ -167,6 +220,26 @@ def parse_spec(spec: Mapping[str, Any] | None) -> ClusterSpec:
             container_security_context=_dict(pod.get("containerSecurityContext")),
             priority_class_name=pod.get("priorityClassName"),
             image_pull_secrets=tuple(_list(pod.get("imagePullSecrets"))),
-            work_dir_size_limit=pod.get("workDirSizeLimit"),
+        ),
+        auth=AuthSpec(
+            enabled=bool(auth.get("enabled", True)),
+            users_secret_name=auth.get("usersSecretName") or None,
+            tls_secret_name=_dict(auth.get("tls")).get("secretName") or None,
+        ),
+        history=HistorySpec(
+            max_jobs=_optional_int(history.get("maxJobs")),
+            max_age_seconds=_optional_int(history.get("maxAgeSeconds")),
+            log_bytes=_optional_int(history.get("logBytes")),
+        ),
+        limits=LimitsSpec(
+            max_input_files=_optional_int(limits.get("maxInputFiles")),
+            max_input_bytes=_optional_int(limits.get("maxInputBytes")),
+            # pod.workDirSizeLimit is the deprecated place of the same setting (the CRD refuses both at once).
+            work_dir_size_limit=_quantity(limits.get("workDirSizeLimit") or pod.get("workDirSizeLimit")),
+        ),
+        network_policy=NetworkPolicySpec(
+            enabled=bool(policy.get("enabled", False)),
+            client_from=_list(policy.get("clientFrom")),
+            management_from=_list(policy.get("managementFrom")),
         ),
     )

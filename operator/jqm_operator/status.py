@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jqm_operator.decisions.restart import NodeObservation
+from jqm_operator.decisions.drains import clipped
+from jqm_operator.decisions.observation import NodeObservation
+from jqm_operator.decisions.pods import PodProblem
 
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
+AUTHENTICATION_DISABLED = "AuthenticationDisabled"
+"""True (a warning, like Degraded) when ``spec.auth.enabled`` is false: the cluster is open to anyone."""
+APPLY_FAILED = "ApplyFailed"
+UNEXPECTED_DRAIN = "UnexpectedDrain"
+MESSAGE_CHARS = 2000
 
 
 def timestamp(now: datetime) -> str:
@@ -53,6 +60,18 @@ class WorkloadView:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Health:
+    """Everything besides the Deployment that makes a cluster Degraded, most serious first."""
+
+    apply_failures: tuple[str, ...] = ()
+    """Children the operator could not apply (``status.applyFailures``)."""
+    pod_problems: tuple[PodProblem, ...] = ()
+    """Node pods crash-looping, not starting or not schedulable (read from the pods)."""
+    unexpected_drains: tuple[str, ...] = ()
+    """Nodes drained by someone else, being recovered (``status.unexpectedDrains``)."""
+
+
 def node_entries(nodes: Sequence[NodeObservation]) -> list[dict[str, Any]]:
     """``status.nodes``: one entry per pod, sorted by pod name for stable diffs."""
     entries = []
@@ -68,6 +87,8 @@ def node_entries(nodes: Sequence[NodeObservation]) -> list[dict[str, Any]]:
                 "running": node.running,
                 "queued": node.queued,
             }
+            if node.draining and node.drain_reason:
+                entry["drainReason"] = clipped(node.drain_reason)
         entries.append(entry)
     return entries
 
@@ -79,17 +100,50 @@ def highest_usage_percent(nodes: Sequence[NodeObservation]) -> float:
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:
+    if len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1] + "…"
     return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
 
 
+def _degraded(*, health: Health, workload: WorkloadView | None, counts: str) -> dict[str, str]:
+    problems: list[tuple[str, str]] = [(APPLY_FAILED, failure) for failure in health.apply_failures]
+    problems += [(p.reason, p.message) for p in health.pod_problems]
+    problems += [(UNEXPECTED_DRAIN, drain) for drain in health.unexpected_drains]
+    if workload and workload.deadline_exceeded:
+        problems.append(("ProgressDeadlineExceeded", f"the node rollout is stuck: {counts}"))
+    if not problems:
+        return _condition(DEGRADED, False, "AsExpected", counts)
+    return _condition(DEGRADED, True, problems[0][0], "; ".join(message for _, message in problems))
+
+
+def auth_condition(*, enabled: bool) -> dict[str, str]:
+    if enabled:
+        return _condition(
+            AUTHENTICATION_DISABLED, False, "AuthenticationEnabled", "every node API call but health needs credentials"
+        )
+    return _condition(
+        AUTHENTICATION_DISABLED,
+        True,
+        "AuthenticationDisabled",
+        "spec.auth.enabled is false: anyone who reaches the client port can read, enqueue, kill and delete jobs",
+    )
+
+
 def compute_conditions(
-    *, desired: int, workload: WorkloadView | None, apply_error: str | None, restarting: str | None
+    *,
+    desired: int,
+    workload: WorkloadView | None,
+    health: Health,
+    restarting: str | None,
+    auth_enabled: bool | None = None,
 ) -> list[dict[str, str]]:
-    """Available, Progressing and Degraded, without timestamps (see :func:`merge_conditions`).
+    """Available, Progressing, Degraded (and AuthenticationDisabled when ``auth_enabled`` is known),
+    without timestamps (see :func:`merge_conditions`).
 
     Available: at least one node takes jobs (or none is wanted). Progressing: pods are being created,
-    rolled or restarted for the ID limit. Degraded: the operator could not apply the children, or the
-    rollout is stuck, or nodes are missing while nothing progresses.
+    rolled or restarted for the ID limit. Degraded: a child could not be applied, node pods crash-loop or
+    cannot start, nodes were drained by someone else, or the rollout is stuck; the reason is the most
+    serious one, the message lists them all.
     """
     ready = workload.ready_replicas if workload else 0
     counts = f"{ready}/{desired} nodes ready"
@@ -109,24 +163,27 @@ def compute_conditions(
         progressing = _condition(PROGRESSING, True, "RollingOut", counts)
     else:
         progressing = _condition(PROGRESSING, False, "Stable" if not rolling else "Stalled", counts)
-    if apply_error:
-        degraded = _condition(DEGRADED, True, "ApplyFailed", apply_error)
-    elif workload and workload.deadline_exceeded:
-        degraded = _condition(DEGRADED, True, "ProgressDeadlineExceeded", counts)
-    else:
-        degraded = _condition(DEGRADED, False, "AsExpected", counts)
-    return [available, progressing, degraded]
+    conditions = [available, progressing, _degraded(health=health, workload=workload, counts=counts)]
+    if auth_enabled is not None:
+        conditions.append(auth_condition(enabled=auth_enabled))
+    return conditions
 
 
 def merge_conditions(
     *, old: Sequence[Mapping[str, Any]] | None, new: Sequence[Mapping[str, str]], generation: int, now: datetime
 ) -> list[dict[str, Any]]:
-    """Stamps ``new`` conditions, keeping each one's transition time when its status did not change."""
+    """Stamps ``new`` conditions, keeping each one's transition time when its status did not change.
+
+    Old conditions of a type ``new`` does not compute are kept as they are (a writer that does not know
+    the spec leaves AuthenticationDisabled alone).
+    """
     previous = {c.get("type"): c for c in old or []}
     merged = []
     for cond in new:
-        before = previous.get(cond["type"])
-        changed = before is None or before.get("status") != cond["status"]
-        since = timestamp(now) if changed else before.get("lastTransitionTime", timestamp(now))
+        before = previous.pop(cond["type"], None)
+        if before is not None and before.get("status") == cond["status"]:
+            since = before.get("lastTransitionTime") or timestamp(now)
+        else:
+            since = timestamp(now)
         merged.append({**cond, "lastTransitionTime": since, "observedGeneration": generation})
-    return merged
+    return merged + [dict(c) for c in previous.values()]

@@ -14,9 +14,10 @@ from tests.operator.standin import StandInNode
 
 @pytest.fixture
 def stand_in_node() -> Iterator[ThreadingHTTPServer]:
-    """A stand-in node on a random 127.0.x.y address, port 1789, past a 20-ID threshold, one job running."""
+    """A stand-in node on a random 127.0.x.y address, management port 1790, past a 20-ID threshold, one job
+    running; it accepts drains with ``server.token`` (set it to the cluster's management token)."""
     ip = f"127.0.{random.randint(1, 254)}.{random.randint(2, 254)}"
-    server = ThreadingHTTPServer((ip, 1789), StandInNode)
+    server = ThreadingHTTPServer((ip, 1790), StandInNode)
     server.state = {
         "ip": ip,
         "name": "n",
@@ -24,10 +25,15 @@ def stand_in_node() -> Iterator[ThreadingHTTPServer]:
         "idCapacity": 1_000_000,
         "idsRemaining": 999_975,
         "draining": False,
+        "drainReason": None,
+        "stopping": False,
         "running": 1,
         "queued": 0,
+        "handovers": [],
     }
     server.drains = 0
+    server.posts = []
+    server.token = "test-token"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server

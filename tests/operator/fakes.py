@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from jqm_operator.ports import NodeUnreachable
+from jqm_operator.ports import ApiRefused, NodeRef, NodeUnreachable
+
+_versions = itertools.count(1)
+
+
+def _stored(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What the API server keeps: Secret ``stringData`` folded into base64 ``data``, a resourceVersion."""
+    obj = copy.deepcopy(dict(manifest))
+    if obj.get("kind") == "Secret" and "stringData" in obj:
+        data = obj.setdefault("data", {})
+        for key, value in obj.pop("stringData").items():
+            data[key] = base64.b64encode(value.encode()).decode()
+    obj["metadata"]["resourceVersion"] = str(next(_versions))
+    return obj
 
 
 class FakeClusterApi:
-    """Objects keyed by (kind, namespace, name); apply replaces, like a single field manager would."""
+    """Objects keyed by (kind, namespace, name); apply replaces, like a single field manager would.
+
+    ``refuse_apply`` maps (kind, name) to the status the next applies of that child are refused with.
+    """
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -18,13 +36,57 @@ class FakeClusterApi:
         self.calls: list[tuple[str, str]] = []
         self.status_patches: list[dict[str, Any]] = []
         self.evictions: list[str] = []
+        self.deleted_pods: list[str] = []
         self.refuse_eviction = False
+        self.refuse_apply: dict[tuple[str, str], int] = {}
+        self.refuse_replace: set[tuple[str, str]] = set()
+        self.refuse_pod_writes = 0
+        """An HTTP status (e.g. 403) for pod patches and deletions; 0 lets them through."""
         self.cluster_status: dict[str, Any] = {}
 
     def apply(self, manifest: Mapping[str, Any]) -> None:
         meta = manifest["metadata"]
         self.calls.append(("apply", f"{manifest['kind']}/{meta['name']}"))
-        self.objects[(manifest["kind"], meta["namespace"], meta["name"])] = copy.deepcopy(dict(manifest))
+        refused = self.refuse_apply.get((manifest["kind"], meta["name"]))
+        if refused:
+            raise ApiRefused(status=refused, message=f"{manifest['kind']} {meta['name']} is invalid")
+        key = (manifest["kind"], meta["namespace"], meta["name"])
+        merged = _stored(manifest)
+        if key in self.objects and "data" in self.objects[key] and "data" not in manifest:
+            merged["data"] = copy.deepcopy(self.objects[key]["data"])  # fields of another manager stay
+        self.objects[key] = merged
+
+    def replace(self, manifest: Mapping[str, Any]) -> None:
+        meta = manifest["metadata"]
+        self.calls.append(("replace", f"{manifest['kind']}/{meta['name']}"))
+        if (manifest["kind"], meta["name"]) in self.refuse_replace:
+            raise ApiRefused(status=422, message="immutable")
+        self.refuse_apply.pop((manifest["kind"], meta["name"]), None)  # the hand edit is gone
+        self.objects[(manifest["kind"], meta["namespace"], meta["name"])] = _stored(manifest)
+
+    def create(self, manifest: Mapping[str, Any]) -> None:
+        meta = manifest["metadata"]
+        key = (manifest["kind"], meta["namespace"], meta["name"])
+        self.calls.append(("create", f"{manifest['kind']}/{meta['name']}"))
+        if key in self.objects:
+            raise ApiRefused(status=409, message="already exists")
+        obj = _stored(manifest)
+        obj["metadata"]["uid"] = f"uid-{meta['name']}-{obj['metadata']['resourceVersion']}"
+        self.objects[key] = obj
+
+    def merge_patch(self, *, kind: str, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        self.calls.append(("patch", f"{kind}/{name}"))
+        if kind == "Pod" and self.refuse_pod_writes:
+            raise ApiRefused(status=self.refuse_pod_writes, message="pods is forbidden")
+        if kind == "Pod":
+            target = next((p for p in self.pods if p["metadata"]["name"] == name), None)
+        else:
+            target = self.objects.get((kind, namespace, name))
+        if target is None:
+            raise ApiRefused(status=404, message="not found")
+        _merge(target, patch)
+        if kind == "Secret":
+            self.objects[(kind, namespace, name)] = _stored(target)
 
     def delete_if_exists(self, *, kind: str, namespace: str, name: str) -> bool:
         self.calls.append(("delete", f"{kind}/{name}"))
@@ -42,15 +104,27 @@ class FakeClusterApi:
             and all(p["metadata"].get("labels", {}).get(k) == v for k, v in labels.items())
         ]
 
+    def _terminate(self, name: str, uid: str) -> bool:
+        for pod in self.pods:
+            if pod["metadata"]["name"] == name and pod["metadata"]["uid"] == uid:
+                pod["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
+                return True
+        return False
+
     def evict_pod(self, *, namespace: str, name: str, uid: str) -> bool:
         self.calls.append(("evict", name))
         if self.refuse_eviction:
             return False
         self.evictions.append(name)
-        for pod in self.pods:
-            if pod["metadata"]["name"] == name and pod["metadata"]["uid"] == uid:
-                pod["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
+        self._terminate(name, uid)
         return True
+
+    def delete_pod(self, *, namespace: str, name: str, uid: str) -> bool:
+        self.calls.append(("delete-pod", name))
+        if self.refuse_pod_writes:
+            raise ApiRefused(status=self.refuse_pod_writes, message="pods is forbidden")
+        self.deleted_pods.append(name)
+        return self._terminate(name, uid)
 
     def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
         return copy.deepcopy(self.cluster_status)
@@ -73,22 +147,37 @@ def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
 
 
 class FakeNodeApi:
-    """Node statuses keyed by pod name; a pod absent from ``statuses`` is unreachable."""
+    """Node statuses keyed by pod name; a pod absent from ``statuses`` is unreachable.
+
+    ``refuse_undrain`` makes undrain calls fail as a node refusing them would.
+    """
 
     def __init__(self) -> None:
         self.statuses: dict[str, dict[str, Any]] = {}
         self.drains: list[str] = []
+        self.drain_reasons: list[str] = []
+        self.undrains: list[str] = []
+        self.refuse_undrain = False
+        self.targets: list[NodeRef] = []
 
-    def status(self, *, namespace: str, pod: str, ip: str) -> dict[str, Any]:
-        if pod not in self.statuses:
-            raise NodeUnreachable(pod)
-        return dict(self.statuses[pod])
+    def status(self, node: NodeRef) -> dict[str, Any]:
+        self.targets.append(node)
+        if node.pod not in self.statuses:
+            raise NodeUnreachable(node.pod)
+        return dict(self.statuses[node.pod])
 
-    def drain(self, *, namespace: str, pod: str, ip: str) -> None:
-        if pod not in self.statuses:
-            raise NodeUnreachable(pod)
-        self.drains.append(pod)
-        self.statuses[pod]["draining"] = True
+    def drain(self, node: NodeRef, *, reason: str) -> None:
+        if node.pod not in self.statuses:
+            raise NodeUnreachable(node.pod)
+        self.drains.append(node.pod)
+        self.drain_reasons.append(reason)
+        self.statuses[node.pod] |= {"draining": True, "drainReason": reason}
+
+    def undrain(self, node: NodeRef) -> None:
+        if node.pod not in self.statuses or self.refuse_undrain:
+            raise NodeUnreachable(f"POST /node/undrain on {node.pod}: HTTP 409 stopping")
+        self.undrains.append(node.pod)
+        self.statuses[node.pod] |= {"draining": False, "drainReason": None}
 
 
 def pod(
@@ -127,6 +216,9 @@ def node_status(
         "idCapacity": capacity,
         "idsRemaining": capacity - used,
         "draining": draining,
+        "drainReason": None,
+        "stopping": False,
         "running": running,
         "queued": queued,
+        "handovers": [],
     }

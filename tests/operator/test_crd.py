@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +12,9 @@ import pytest
 import yaml
 
 from jqm_operator import constants as c
+from jqm_operator.decisions.drains import Recovery
 from jqm_operator.decisions.restart import DrainState, NodeObservation
-from jqm_operator.status import compute_conditions, merge_conditions, node_entries
+from jqm_operator.status import Health, compute_conditions, merge_conditions, node_entries
 from tests.operator.crdutil import ROOT, defaulted_spec, load_crd, schema
 
 CRD = load_crd()
@@ -75,8 +77,28 @@ def test_validation_rules_are_present() -> None:
     rules = [rule["rule"] for _, node in walk(schema()) for rule in node.get("x-kubernetes-validations", [])]
     assert any("metadata.name" in rule for rule in rules)
     assert any("q.default" in rule for rule in rules)
-    env_rule = next(rule for rule in rules if "JQM_NODE_IP" in rule)
-    assert all(name in env_rule for name in c.RESERVED_ENV)
+    env_rule = next(rule for rule in rules if "startsWith" in rule)
+    assert f"startsWith('{c.RESERVED_ENV_PREFIX}')" in env_rule  # a pattern, not a list of names
+    assert any("self.queues.exists(q, q.name == j.queue)" in " ".join(rule.split()) for rule in rules)
+    assert any("has(self.className)" in rule for rule in rules)
+
+
+def test_peer_networks_are_gone() -> None:
+    text = (ROOT / "crds" / "jqmcluster.yaml").read_text()
+    assert "peerCIDRs" not in text and "network" not in schema()["properties"]["spec"]["properties"]
+
+
+def test_authentication_is_on_unless_turned_off() -> None:
+    spec = defaulted_spec({})
+    assert spec["auth"] == {"enabled": True}
+    assert (
+        defaulted_spec({"jobDefinitions": [{"name": "x", "path": "y"}]})["jobDefinitions"][0]["parametersAsShellCode"]
+        is False
+    )
+    description = schema()["properties"]["spec"]["properties"]["jobDefinitions"]["items"]["properties"][
+        "parametersAsShellCode"
+    ]["description"]
+    assert "DANGEROUS" in description and "any command" in description
 
 
 def validator() -> jsonschema.Draft4Validator:
@@ -99,8 +121,20 @@ def test_example_and_defaults_validate() -> None:
         {"idLimit": {"restartThreshold": 1.5}},
         {"imagePullPolicy": "Sometimes"},
         {"service": {"type": "ExternalName"}},
-        {"network": {"peerCIDRs": ["10.0.0.0"]}},
         {"jobDefinitions": [{"name": "x", "path": "y", "pathType": "FS"}]},
+        {"pod": {"env": [{"name": "1BAD"}]}},
+        {"pod": {"labels": {"a": "not a valid value"}}},
+        {"pod": {"imagePullSecrets": ["Not_A_Name"]}},
+        {"pod": {"workDirSizeLimit": "1 GB"}},
+        {"limits": {"workDirSizeLimit": "lots"}},
+        {"limits": {"maxInputFiles": -1}},
+        {"history": {"maxAgeSeconds": -5}},
+        {"nodeConfig": {"handoverSeconds": 999999}},
+        {"ingress": {"className": "Upper_Case"}},
+        {"auth": {"usersSecretName": "has space"}},
+        {"auth": {"tls": {}}},
+        {"networkPolicy": {"clientFrom": [{"ipBlock": {"cidr": "everywhere"}}]}},
+        {"jobDefinitions": [{"name": "x", "path": "y", "queue": "bad queue"}]},
     ],
 )
 def test_invalid_specs_are_refused(bad: dict[str, Any]) -> None:
@@ -134,6 +168,7 @@ def test_everything_the_operator_writes_to_status_is_declared() -> None:
             ids_used=3,
             id_capacity=10,
             draining=True,
+            drain_reason="sigterm",
             running=1,
             queued=2,
         )
@@ -150,8 +185,11 @@ def test_everything_the_operator_writes_to_status_is_declared() -> None:
             old=None,
             generation=1,
             now=now,
-            new=compute_conditions(desired=1, workload=None, apply_error=None, restarting=None),
+            new=compute_conditions(desired=1, workload=None, health=Health(), restarting=None, auth_enabled=False),
         ),
+        "applyFailures": ["Service demo: 422 x"],
+        "unexpectedDrains": [Recovery(pod="p", pod_uid="u", since=now, reason="x").to_status()],
+        "postedHandovers": [{"pod": "p", "keys": ["t|10.0.0.2"]}],
         "idLimit": {
             "drain": DrainState(pod="p", pod_uid="u", started_at=now).to_status(),
             "restarts": 1,
@@ -160,3 +198,29 @@ def test_everything_the_operator_writes_to_status_is_declared() -> None:
     }
     assert_within_schema(status, schema()["properties"]["status"])
     jsonschema.Draft4Validator(schema()["properties"]["status"]).validate(status)
+
+
+def image_rule() -> str:
+    rules = schema()["properties"]["spec"]["properties"]["image"]["x-kubernetes-validations"]
+    return re.search(r"matches\('(.*)'\)", rules[0]["rule"]).group(1)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("image", "valid"),
+    [
+        ("jqm-node:latest", True),
+        ("jqm-node", True),
+        ("registry.example.com:5000/team/jqm-node:1.2.3", True),
+        ("localhost:5000/jqm_node__x:v1", True),
+        ("jqm-node@sha256:" + "a" * 64, True),
+        ("jqm node:latest", False),
+        ("Jqm-Node:latest", False),
+        ("jqm-node:", False),
+        ("jqm-node:latest ", False),
+        ("/jqm-node", False),
+        ("", False),
+    ],
+)
+def test_image_references(image: str, valid: bool) -> None:
+    # The CEL rule's RE2 syntax is a subset Python's re reads the same way; the API server runs the real one.
+    assert bool(re.fullmatch(image_rule(), image)) is valid

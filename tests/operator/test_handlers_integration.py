@@ -1,12 +1,15 @@
 """The operator's handlers against a real API server, run in-process with kopf's KopfRunner.
 
-Skipped (with the reason) when no cluster is reachable. The ID-limit test needs no kubelet (and skips
-where kubelets run): it writes the node pod's status itself (Running, a 127.0.0.x IP, Ready) and answers
-its ``/node/status`` and ``/node/drain`` from a stand-in HTTP server on that loopback address.
+Skipped (with the reason) when no cluster is reachable. What is the API server's business is checked
+here: owner references, server-side apply and its refusals, Secrets, RBAC objects, status. The ID-limit
+and drain-recovery tests play the kubelet: their node pods select no existing node (so no kubelet runs
+them), the test writes the pod's status (Running, a 127.0.0.x IP, Ready) and answers its management port
+from a stand-in HTTP server on that loopback address.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +17,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -81,36 +85,95 @@ def create_cluster(api: client.ApiClient, namespace: str, name: str, spec: dict[
     )
 
 
+def events(api: client.ApiClient, namespace: str) -> list[Any]:
+    return [
+        e
+        for e in client.CoreV1Api(api).list_namespaced_event(namespace).items
+        if e.involved_object.kind == "JqmCluster"
+    ]
+
+
 def reasons(api: client.ApiClient, namespace: str) -> set[str]:
-    events = client.CoreV1Api(api).list_namespaced_event(namespace).items
-    return {e.reason for e in events if e.involved_object.kind == "JqmCluster"}
+    return {e.reason for e in events(api, namespace)}
+
+
+def secret_values(api: client.ApiClient, namespace: str, name: str) -> dict[str, str]:
+    data = client.CoreV1Api(api).read_namespaced_secret(name, namespace).data or {}
+    return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+
+CHILDREN = [
+    ("ConfigMap", "demo-node-config"),
+    ("ConfigMap", "demo-id-ledger"),
+    ("Secret", "demo-auth"),
+    ("ServiceAccount", "demo-node"),
+    ("Role", "demo-node"),
+    ("RoleBinding", "demo-node"),
+    ("Service", "demo"),
+    ("Service", "demo-peers"),
+    ("PodDisruptionBudget", "demo"),
+    ("Deployment", "demo"),
+]
+
+
+def reader(api: client.ApiClient, kind: str) -> tuple[Any, Any]:
+    """(read, delete) of a kind, namespaced."""
+    core, apps, rbac = client.CoreV1Api(api), client.AppsV1Api(api), client.RbacAuthorizationV1Api(api)
+    policy, net = client.PolicyV1Api(api), client.NetworkingV1Api(api)
+    calls = {
+        "ConfigMap": (core.read_namespaced_config_map, core.delete_namespaced_config_map),
+        "Secret": (core.read_namespaced_secret, core.delete_namespaced_secret),
+        "ServiceAccount": (core.read_namespaced_service_account, core.delete_namespaced_service_account),
+        "Service": (core.read_namespaced_service, core.delete_namespaced_service),
+        "Role": (rbac.read_namespaced_role, rbac.delete_namespaced_role),
+        "RoleBinding": (rbac.read_namespaced_role_binding, rbac.delete_namespaced_role_binding),
+        "PodDisruptionBudget": (
+            policy.read_namespaced_pod_disruption_budget,
+            policy.delete_namespaced_pod_disruption_budget,
+        ),
+        "Deployment": (apps.read_namespaced_deployment, apps.delete_namespaced_deployment),
+        "Ingress": (net.read_namespaced_ingress, net.delete_namespaced_ingress),
+        "NetworkPolicy": (net.read_namespaced_network_policy, net.delete_namespaced_network_policy),
+    }
+    return calls[kind]
 
 
 def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace: str, operator: None) -> None:
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     create_cluster(
-        api, namespace, "demo", {"replicas": 2, "service": {"type": "ClusterIP"}, "ingress": {"enabled": True}}
+        api,
+        namespace,
+        "demo",
+        {
+            "replicas": 2,
+            "service": {"type": "ClusterIP"},
+            "ingress": {"enabled": True, "className": "none"},
+            "networkPolicy": {"enabled": True},
+        },
     )
     deployment = wait_for(lambda: _read(apps.read_namespaced_deployment, "demo", namespace), what="Deployment")
     assert deployment.metadata.owner_references[0].kind == "JqmCluster"
-    for read, name in [
-        (core.read_namespaced_config_map, "demo-node-config"),
-        (core.read_namespaced_service, "demo"),
-        (core.read_namespaced_service, "demo-peers"),
-        (client.PolicyV1Api(api).read_namespaced_pod_disruption_budget, "demo"),
-        (client.NetworkingV1Api(api).read_namespaced_ingress, "demo"),
-    ]:
-        assert read(name, namespace).metadata.owner_references[0].name == "demo"
+    for kind, name in [*CHILDREN, ("Ingress", "demo"), ("NetworkPolicy", "demo")]:
+        child = wait_for(
+            lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace), what=f"{kind} {name}"
+        )
+        owner = child.metadata.owner_references[0]
+        assert (owner.kind, owner.name, owner.controller) == ("JqmCluster", "demo", True), (kind, name)
     status = wait_for(
         lambda: get_cluster(api, namespace, "demo").get("status", {}).get("observedGeneration"),
         what="status.observedGeneration",
     )
     assert status == 1
     body = get_cluster(api, namespace, "demo")
-    assert {c["type"] for c in body["status"]["conditions"]} == {"Available", "Progressing", "Degraded"}
+    assert {c["type"] for c in body["status"]["conditions"]} == {
+        "Available",
+        "Progressing",
+        "Degraded",
+        "AuthenticationDisabled",
+    }
     assert body["status"]["selector"] == "app.kubernetes.io/instance=demo,app.kubernetes.io/name=jqm-node"
     assert not any(key.startswith("kopf") for key in body["status"])  # kopf's progress is in annotations
-    assert "Created" in wait_for(lambda: reasons(api, namespace), what="Created event")
+    wait_for(lambda: "Created" in reasons(api, namespace), what="Created event")
 
     core.delete_namespaced_service("demo-peers", namespace)
     wait_for(lambda: _read(core.read_namespaced_service, "demo-peers", namespace), what="peer Service recreated")
@@ -121,11 +184,15 @@ def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace
     wait_for(lambda: apps.read_namespaced_deployment("demo", namespace).spec.replicas == 3, what="scaled to 3")
 
     client.CustomObjectsApi(api).patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, "demo", {"spec": {"ingress": {"enabled": False}}}
+        GROUP, VERSION, namespace, PLURAL, "demo", {"spec": {"ingress": {"enabled": False}, "networkPolicy": None}}
     )
     wait_for(
         lambda: _read(client.NetworkingV1Api(api).read_namespaced_ingress, "demo", namespace) is None,
         what="Ingress removed",
+    )
+    wait_for(
+        lambda: _read(client.NetworkingV1Api(api).read_namespaced_network_policy, "demo", namespace) is None,
+        what="NetworkPolicy removed",
     )
 
     client.CustomObjectsApi(api).delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "demo")
@@ -147,6 +214,11 @@ def _gone(api: client.ApiClient, namespace: str, name: str) -> bool:
     except ApiException as e:
         return e.status == 404
     return False
+
+
+NO_KUBELET = {"jqm-tests.example/no-such-node": "true"}
+"""A node selector no node matches: the scheduler never binds the pod, so no kubelet runs it or writes its
+status, and the test can play the kubelet even on a cluster that has kubelets."""
 
 
 def mark_running(api: client.ApiClient, namespace: str, name: str, ip: str) -> None:
@@ -173,8 +245,6 @@ def node_pods(api: client.ApiClient, namespace: str) -> list[str]:
 def test_id_limit_drain_then_evict(
     api: client.ApiClient, namespace: str, operator: None, stand_in_node: ThreadingHTTPServer
 ) -> None:
-    if client.CoreV1Api(api).list_node().items:
-        pytest.skip("needs a control plane without kubelets: this test plays the kubelet for its node pod")
     create_cluster(
         api,
         namespace,
@@ -183,9 +253,11 @@ def test_id_limit_drain_then_evict(
             "replicas": 1,
             "service": {"type": "ClusterIP"},
             "idLimit": {"restartThresholdIds": 20, "drainTimeoutSeconds": 600},
+            "pod": {"nodeSelector": NO_KUBELET},
         },
     )
     first = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod (needs kube-controller-manager)")[0]
+    stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
     mark_running(api, namespace, first, stand_in_node.state["ip"])
 
     drain = wait_for(
@@ -194,6 +266,8 @@ def test_id_limit_drain_then_evict(
     )
     assert drain["pod"] == first and drain["idsUsed"] == 25
     wait_for(lambda: stand_in_node.drains >= 1, what="POST /node/drain")
+    assert stand_in_node.posts[0]["authorization"] == f"Bearer {stand_in_node.token}"  # the cluster's own token
+    assert stand_in_node.posts[0]["body"] == {"reason": "jqm-operator: ID limit"}
     nodes = wait_for(lambda: get_cluster(api, namespace, "ids")["status"].get("nodes"), what="status.nodes")
     assert nodes[0]["pod"] == first
 
@@ -216,14 +290,18 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
 ) -> None:
     from kopf.testing import KopfRunner
 
-    if client.CoreV1Api(api).list_node().items:
-        pytest.skip("needs a control plane without kubelets: this test plays the kubelet for its node pod")
     args = operator_args(api, namespace)
-    spec = {"replicas": 1, "service": {"type": "ClusterIP"}, "idLimit": {"restartThresholdIds": 20}}
+    spec = {
+        "replicas": 1,
+        "service": {"type": "ClusterIP"},
+        "idLimit": {"restartThresholdIds": 20},
+        "pod": {"nodeSelector": NO_KUBELET},
+    }
     with KopfRunner(args, timeout=60) as first_run:
         wait_until_leading(api, args)
         create_cluster(api, namespace, "ids", spec)
         pod = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod")[0]
+        stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
         mark_running(api, namespace, pod, stand_in_node.state["ip"])
         wait_for(lambda: stand_in_node.drains >= 1, what="POST /node/drain")
     assert first_run.exception is None
@@ -244,3 +322,128 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
         )
     assert second_run.exception is None
     assert stand_in_node.drains == 1
+
+
+def test_a_node_drained_by_someone_else_is_undrained(
+    api: client.ApiClient, namespace: str, operator: None, stand_in_node: ThreadingHTTPServer
+) -> None:
+    stand_in_node.state |= {"idsUsed": 1, "draining": True, "drainReason": "somebody"}
+    create_cluster(
+        api, namespace, "ids", {"replicas": 1, "service": {"type": "ClusterIP"}, "pod": {"nodeSelector": NO_KUBELET}}
+    )
+    pod = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod")[0]
+    stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
+    mark_running(api, namespace, pod, stand_in_node.state["ip"])
+    wait_for(lambda: stand_in_node.state["draining"] is False, what="POST /node/undrain")
+    wait_for(lambda: "UnexpectedDrain" in reasons(api, namespace), what="UnexpectedDrain Event")
+    unexpected = next(e for e in events(api, namespace) if e.reason == "UnexpectedDrain")
+    assert unexpected.type == "Warning" and "'somebody'" in unexpected.message
+    wait_for(lambda: "DrainRecovered" in reasons(api, namespace), what="DrainRecovered Event")
+
+
+def condition(api: client.ApiClient, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
+    conditions = get_cluster(api, namespace, name).get("status", {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == kind), None)
+
+
+def test_a_service_port_edited_by_hand_is_repaired(api: client.ApiClient, namespace: str, operator: None) -> None:
+    core = client.CoreV1Api(api)
+    create_cluster(api, namespace, "demo", {"replicas": 1, "service": {"type": "ClusterIP"}})
+    wait_for(lambda: _read(core.read_namespaced_service, "demo", namespace), what="Service")
+    # What `kubectl edit` does: a whole-object update by another manager. The operator's next apply of
+    # port 1789 would make a second port named "http", which the API server refuses (422).
+    service = core.read_namespaced_service("demo", namespace)
+    service.spec.ports[0].port = 1790
+    core.replace_namespaced_service("demo", namespace, service, field_manager="kubectl-edit")
+    wait_for(lambda: "ChildRepaired" in reasons(api, namespace), what="ChildRepaired Event", limit=90)
+    ports = wait_for(
+        lambda: [p.port for p in core.read_namespaced_service("demo", namespace).spec.ports] == [1789],
+        what="port 1789 back, alone",
+    )
+    assert ports
+    repaired = next(e for e in events(api, namespace) if e.reason == "ChildRepaired")
+    assert "Service demo" in repaired.message and "replaced it" in repaired.message
+    assert core.read_namespaced_service("demo", namespace).spec.cluster_ip == service.spec.cluster_ip
+    # Reconciliation was not wedged: drift elsewhere is still corrected, and nothing stays Degraded.
+    apps = client.AppsV1Api(api)
+    apps.patch_namespaced_deployment("demo", namespace, {"spec": {"replicas": 3}}, field_manager="kubectl-scale")
+    wait_for(lambda: apps.read_namespaced_deployment("demo", namespace).spec.replicas == 1, what="drift corrected")
+    wait_for(
+        lambda: (condition(api, namespace, "demo", "Degraded") or {}).get("reason") != "ApplyFailed",
+        what="no apply failure left",
+    )
+
+
+def test_every_child_deleted_is_recreated(api: client.ApiClient, namespace: str, operator: None) -> None:
+    create_cluster(api, namespace, "demo", {"replicas": 1, "service": {"type": "ClusterIP"}})
+    for kind, name in CHILDREN:
+        wait_for(lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace), what=f"{kind} {name}")
+    old = secret_values(api, namespace, "demo-auth")
+    for kind, name in CHILDREN:
+        reader(api, kind)[1](name, namespace)
+    for kind, name in CHILDREN:
+        wait_for(
+            lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace),
+            what=f"{kind} {name} recreated",
+            limit=90,
+        )
+    new = secret_values(api, namespace, "demo-auth")  # a new Secret: new values, never the old ones reused
+    assert set(new) == set(old) and all(new[key] != old[key] for key in old)
+
+
+def test_the_auth_secret_is_made_once_and_never_shown(api: client.ApiClient, namespace: str) -> None:
+    from kopf.testing import KopfRunner
+
+    from tests.operator.test_credentials import verifies
+
+    args = operator_args(api, namespace)
+    with KopfRunner(args, timeout=60) as runner:
+        wait_until_leading(api, args)
+        create_cluster(api, namespace, "demo", {"replicas": 1, "service": {"type": "ClusterIP"}})
+        create_cluster(api, namespace, "other", {"replicas": 1, "service": {"type": "ClusterIP"}})
+        secret = wait_for(
+            lambda: _read(client.CoreV1Api(api).read_namespaced_secret, "demo-auth", namespace), what="Secret"
+        )
+        wait_for(lambda: _read(client.CoreV1Api(api).read_namespaced_secret, "other-auth", namespace), what="Secret 2")
+        values = secret_values(api, namespace, "demo-auth")
+        # Through a few resyncs (every 2 s here) the values stay.
+        wait_for(
+            lambda: (get_cluster(api, namespace, "demo").get("status") or {}).get("observedGeneration"), what="status"
+        )
+        ledger = client.CoreV1Api(api).read_namespaced_config_map("demo-id-ledger", namespace)
+        ledger.data = {"10.244.0.5": '{"next":1001}'}  # what a node writes, with its own field manager
+        client.CoreV1Api(api).replace_namespaced_config_map(
+            "demo-id-ledger", namespace, ledger, field_manager="jqm-node"
+        )
+        core = client.CoreV1Api(api)
+        core.delete_namespaced_service("demo-peers", namespace)  # a resync is seen when this comes back
+        wait_for(lambda: _read(core.read_namespaced_service, "demo-peers", namespace), what="a resync")
+    assert runner.exception is None, runner.output
+    assert secret_values(api, namespace, "demo-auth") == values
+    assert client.CoreV1Api(api).read_namespaced_secret("demo-auth", namespace).metadata.uid == secret.metadata.uid
+    assert core.read_namespaced_config_map("demo-id-ledger", namespace).data == {"10.244.0.5": '{"next":1001}'}
+    users = yaml.safe_load(values["users.yaml"])["users"]
+    assert users[0]["name"] == "admin" and verifies(values["admin-password"], users[0]["passwordHash"])
+    other = secret_values(api, namespace, "other-auth")
+    assert all(other[key] != values[key] for key in ("admin-password", "cluster-secret", "management-token"))
+    told = (
+        runner.output + str(get_cluster(api, namespace, "demo")) + " ".join(e.message for e in events(api, namespace))
+    )
+    for value in (*values.values(), *other.values()):
+        assert value not in told
+    created = next(
+        e for e in events(api, namespace) if e.reason == "AuthSecretCreated" and e.involved_object.name == "demo"
+    )
+    assert "kubectl get secret demo-auth" in created.message and "base64 -d" in created.message
+
+
+def test_authentication_off_is_loud(api: client.ApiClient, namespace: str, operator: None) -> None:
+    create_cluster(
+        api, namespace, "open", {"replicas": 1, "service": {"type": "ClusterIP"}, "auth": {"enabled": False}}
+    )
+    found = wait_for(lambda: condition(api, namespace, "open", "AuthenticationDisabled"), what="condition")
+    assert (found["status"], found["reason"]) == ("True", "AuthenticationDisabled")
+    warning = wait_for(
+        lambda: [e for e in events(api, namespace) if e.reason == "AuthenticationDisabled"], what="Warning Event"
+    )
+    assert warning[0].type == "Warning" and "open" in warning[0].message

@@ -16,7 +16,9 @@ def test_nested_defaults_equal_crd_defaults_when_parents_are_given() -> None:
     spec = {
         "service": {"annotations": {"a": "b"}},
         "idLimit": {"restartThresholdIds": 20},
-        "ingress": {"enabled": True},
+        "ingress": {"enabled": True, "className": "c"},
+        "auth": {"usersSecretName": "u"},
+        "networkPolicy": {"enabled": True},
     }
     assert parse_spec(spec) == parse_spec(defaulted_spec(spec))
 
@@ -29,17 +31,34 @@ def test_full_spec_is_read() -> None:
             "imagePullPolicy": "Always",
             "nodeConfig": {"shutdownGraceSeconds": 5, "killGraceSeconds": 2},
             "jobDefinitionsFrom": [{"name": "defs"}],
-            "network": {"peerCIDRs": ["10.244.0.0/16"]},
             "podDisruptionBudget": {"maxUnavailable": "25%"},
             "pod": {"imagePullSecrets": ["pull"], "workDirSizeLimit": "1Gi"},
+            "auth": {"enabled": False, "usersSecretName": "u", "tls": {"secretName": "t"}},
+            "history": {"maxJobs": 10, "maxAgeSeconds": 20, "logBytes": 30},
+            "limits": {"maxInputFiles": 1, "maxInputBytes": 2},
+            "networkPolicy": {"enabled": True, "clientFrom": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]},
         }
     )
     assert spec.replicas == 4 and spec.image_pull_policy == "Always"
     assert (spec.shutdown_grace_seconds, spec.kill_grace_seconds) == (5, 2)
     assert spec.job_definitions_config_maps == ("defs",)
-    assert spec.peer_cidrs == ("10.244.0.0/16",)
     assert spec.max_unavailable == "25%"
-    assert spec.pod.image_pull_secrets == ("pull",) and spec.pod.work_dir_size_limit == "1Gi"
+    assert spec.pod.image_pull_secrets == ("pull",) and spec.limits.work_dir_size_limit == "1Gi"
+    assert (spec.auth.enabled, spec.auth.users_secret_name, spec.auth.tls_secret_name) == (False, "u", "t")
+    assert (spec.history.max_jobs, spec.history.max_age_seconds, spec.history.log_bytes) == (10, 20, 30)
+    assert (spec.limits.max_input_files, spec.limits.max_input_bytes) == (1, 2)
+    assert spec.network_policy.enabled and spec.network_policy.client_from == ({"ipBlock": {"cidr": "10.0.0.0/8"}},)
+
+
+def test_security_defaults_are_on() -> None:
+    spec = parse_spec({})
+    assert spec.auth.enabled is True and spec.network_policy.enabled is False
+    assert spec.history.max_jobs is None and spec.limits.work_dir_size_limit is None  # node defaults
+
+
+def test_work_dir_size_limit_has_a_new_place_and_an_integer_form() -> None:
+    assert parse_spec({"limits": {"workDirSizeLimit": 1073741824}}).limits.work_dir_size_limit == "1073741824"
+    assert parse_spec({"pod": {"workDirSizeLimit": "1Gi"}}).limits.work_dir_size_limit == "1Gi"
 
 
 @pytest.mark.parametrize(

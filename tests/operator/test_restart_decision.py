@@ -154,10 +154,12 @@ def test_operator_restart_resends_a_recorded_but_unsent_drain() -> None:
     assert decision.action == r.RESEND_DRAIN
 
 
-def test_operator_restart_does_not_forget_an_unrecorded_drain() -> None:
-    decision = decide([node("a", used=990_000, draining=True, ready=False, running=3), node("b", used=999_999)])
-    assert (decision.action, decision.reason) == (r.WAIT_DRAIN, "DrainAdopted")
-    assert decision.state is not None and decision.state.pod == "a" and decision.state.started_at == NOW
+def test_a_drain_without_record_is_not_adopted() -> None:
+    # Someone else's drain is for decisions.drains to undo, never a restart that ends in an eviction.
+    assert decide([node("a", used=10, draining=True, ready=False), node("b")]).action == r.IDLE
+    due = decide([node("a", used=990_000, draining=True, ready=False, running=3), node("b")])
+    assert due.action == r.START_DRAIN  # due anyway: from now on it is the operator's own, recorded drain
+    assert due.state is not None and due.state.pod == "a" and due.state.started_at == NOW
 
 
 def test_evicted_pod_is_waited_for_then_finished() -> None:

@@ -1,29 +1,61 @@
-"""The orchestration (apply, status, restart cycle) against in-memory fakes of both APIs."""
+"""Reconciliation (children, auth Secret, repair, status) against in-memory fakes of the API server."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import base64
+from datetime import UTC, datetime
+from typing import Any
 
-from jqm_operator.builders import Owner
-from jqm_operator.decisions import restart as r
+import pytest
+
+from jqm_operator import constants as c
+from jqm_operator.builders import OperatorIdentity, Owner
 from jqm_operator.model import parse_spec
-from jqm_operator.reconcile import apply_children, workload_refresh, workload_status
-from jqm_operator.restarts import observe, run_cycle
-from tests.operator.fakes import FakeClusterApi, FakeNodeApi, node_status, pod
+from jqm_operator.reconcile import Applied, apply_children, workload_refresh, workload_status
+from tests.operator.fakes import FakeClusterApi, pod
 
 OWNER = Owner(name="demo", namespace="ns", uid="u")
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-LOW = parse_spec({"replicas": 2, "idLimit": {"restartThresholdIds": 20, "drainTimeoutSeconds": 60}})
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real iteration count costs a third of a second per Secret; test_credentials checks it."""
+    monkeypatch.setattr("jqm_operator.credentials.PBKDF2_ITERATIONS", 1000)
+
+
+def kinds(api: FakeClusterApi) -> set[tuple[str, str]]:
+    return {(kind, name) for kind, _, name in api.objects}
+
+
+def secret_values(api: FakeClusterApi, name: str = "demo-auth") -> dict[str, str]:
+    data = api.objects[("Secret", "ns", name)]["data"]
+    return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
 
 def test_apply_creates_every_child_and_deletes_a_disabled_ingress() -> None:
     api = FakeClusterApi()
-    apply_children(api=api, owner=OWNER, spec=parse_spec({"ingress": {"enabled": True}}), previous_checksum=None)
-    assert ("Ingress", "ns", "demo") in api.objects
+    first = apply_children(
+        api=api, owner=OWNER, spec=parse_spec({"ingress": {"enabled": True, "className": "c"}}), previous_checksum=None
+    )
+    assert first.failures == ()
+    assert kinds(api) == {
+        ("Secret", "demo-auth"),
+        ("ConfigMap", "demo-node-config"),
+        ("ConfigMap", "demo-id-ledger"),
+        ("ServiceAccount", "demo-node"),
+        ("Role", "demo-node"),
+        ("RoleBinding", "demo-node"),
+        ("Service", "demo-peers"),
+        ("Service", "demo"),
+        ("PodDisruptionBudget", "demo"),
+        ("Deployment", "demo"),
+        ("Ingress", "demo"),
+    }
+    assert [n.reason for n in first.notes] == ["AuthSecretCreated"]
     applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
-    assert ("Ingress", "ns", "demo") not in api.objects
+    assert ("Ingress", "demo") not in kinds(api)
     assert [n.reason for n in applied.notes] == ["Deleted"]
-    assert {k[0] for k in api.objects} == {"ConfigMap", "Service", "PodDisruptionBudget", "Deployment"}
 
 
 def test_apply_is_idempotent_and_reports_config_changes() -> None:
@@ -38,49 +70,258 @@ def test_apply_is_idempotent_and_reports_config_changes() -> None:
     assert [n.reason for n in changed.notes] == ["ConfigChanged"]
 
 
-def test_referenced_configmaps_feed_the_checksum_and_a_missing_one_warns() -> None:
+def test_referenced_objects_feed_the_checksum_and_missing_ones_warn() -> None:
     api = FakeClusterApi()
-    spec = parse_spec({"jobDefinitionsFrom": [{"name": "defs"}]})
+    spec = parse_spec(
+        {
+            "jobDefinitionsFrom": [{"name": "defs"}],
+            "auth": {"usersSecretName": "users", "tls": {"secretName": "tls"}},
+        }
+    )
     missing = apply_children(api=api, owner=OWNER, spec=spec, previous_checksum=None)
-    assert [(n.type, n.reason) for n in missing.notes] == [("Warning", "JobDefinitionsMissing")]
+    assert [(n.type, n.reason) for n in missing.notes if n.type == "Warning"] == [
+        ("Warning", "JobDefinitionsMissing"),
+        ("Warning", "UsersSecretMissing"),
+        ("Warning", "TlsSecretMissing"),
+    ]
     api.objects[("ConfigMap", "ns", "defs")] = {"data": {"a.yaml": "- name: x\n  path: y\n"}}
+    api.objects[("Secret", "ns", "users")] = {"data": {"users.yaml": "dXNlcnM6IFtd"}}
+    api.objects[("Secret", "ns", "tls")] = {"data": {"tls.crt": "eA==", "tls.key": "eA==", "ca.crt": "eA=="}}
     present = apply_children(api=api, owner=OWNER, spec=spec, previous_checksum=None)
+    assert [n for n in present.notes if n.type == "Warning"] == []
+    env = {
+        e["name"] for e in api.objects[("Deployment", "ns", "demo")]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert "JQM_TLS_CA_FILE" in env
     api.objects[("ConfigMap", "ns", "defs")] = {"data": {"a.yaml": "- name: x\n  path: z\n"}}
     edited = apply_children(api=api, owner=OWNER, spec=spec, previous_checksum=None)
     assert len({missing.checksum, present.checksum, edited.checksum}) == 3
 
 
-def test_workload_status() -> None:
+def test_one_refused_child_does_not_stop_the_others_and_every_failure_is_reported() -> None:
+    api = FakeClusterApi()
+    api.refuse_apply[("Role", "demo-node")] = 403
+    api.refuse_apply[("Service", "demo-peers")] = 500
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert len(applied.failures) == 2
+    assert applied.failures[0].startswith("Role demo-node: 403") and applied.failures[1].startswith(
+        "Service demo-peers"
+    )
+    assert {("Deployment", "demo"), ("Service", "demo"), ("RoleBinding", "demo-node")} <= kinds(api)
+
+
+def test_a_child_the_api_server_cannot_merge_is_replaced_and_reported() -> None:
     api = FakeClusterApi()
     apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    api.refuse_apply[("Service", "demo")] = 422  # e.g. its port renamed by hand into a duplicate name
+    repaired = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert repaired.failures == ()
+    assert [(n.type, n.reason) for n in repaired.notes] == [("Warning", "ChildRepaired")]
+    assert "Service demo" in repaired.notes[0].message
+    assert ("replace", "Service/demo") in api.calls
+    again = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert again.notes == ()  # repaired for good
+
+
+def test_a_child_that_cannot_be_replaced_either_is_a_failure() -> None:
+    api = FakeClusterApi()
+    apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    api.refuse_apply[("Deployment", "demo")] = 422
+    api.refuse_replace.add(("Deployment", "demo"))
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert applied.failures == (
+        "Deployment demo: 422 Deployment demo is invalid; replacing it failed too: 422 immutable",
+    )
+
+
+def test_the_id_ledger_is_never_replaced_and_keeps_the_nodes_entries() -> None:
+    api = FakeClusterApi()
+    apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    api.objects[("ConfigMap", "ns", "demo-id-ledger")]["data"] = {"10.244.0.5": '{"next":1001}'}
+    apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert api.objects[("ConfigMap", "ns", "demo-id-ledger")]["data"] == {"10.244.0.5": '{"next":1001}'}
+    api.refuse_apply[("ConfigMap", "demo-id-ledger")] = 422
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert ("replace", "ConfigMap/demo-id-ledger") not in api.calls
+    assert applied.failures and applied.failures[0].startswith("ConfigMap demo-id-ledger: 422")
+
+
+def test_the_auth_secret_is_created_once_and_never_regenerated() -> None:
+    api = FakeClusterApi()
+    first = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    values = secret_values(api)
+    assert set(values) == {"admin-password", "users.yaml", "cluster-secret", "management-token"}
+    assert len(values["admin-password"]) >= 24 and len(values["cluster-secret"]) == 64
+    assert "passwordHash: pbkdf2-sha256$" in values["users.yaml"]
+    secret = api.objects[("Secret", "ns", "demo-auth")]
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == "u"
+    assert (
+        "kubectl get secret demo-auth -n ns -o jsonpath='{.data.admin-password}' | base64 -d" in first.notes[0].message
+    )
+    for _ in range(3):
+        apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert secret_values(api) == values
+    assert [call for call in api.calls if call[1] == "Secret/demo-auth"] == [("create", "Secret/demo-auth")]
+
+
+def test_missing_keys_are_added_and_existing_values_kept() -> None:
+    api = FakeClusterApi()
+    apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    before = secret_values(api)
+    data = api.objects[("Secret", "ns", "demo-auth")]["data"]
+    del data["users.yaml"], data["management-token"]
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    after = secret_values(api)
+    assert [n.reason for n in applied.notes] == ["AuthSecretCompleted"]
+    assert "management-token, users.yaml" in applied.notes[0].message
+    assert after["admin-password"] == before["admin-password"] and after["cluster-secret"] == before["cluster-secret"]
+    assert after["management-token"] != before["management-token"] and "passwordHash" in after["users.yaml"]
+
+
+def test_a_secret_left_by_an_earlier_cluster_of_the_same_name_is_regenerated() -> None:
+    earlier, api = FakeClusterApi(), FakeClusterApi()
+    apply_children(
+        api=earlier, owner=Owner(name="demo", namespace="ns", uid="old"), spec=parse_spec({}), previous_checksum=None
+    )
+    api.objects[("Secret", "ns", "demo-auth")] = earlier.objects[("Secret", "ns", "demo-auth")]
+    old = secret_values(api)
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert [n.reason for n in applied.notes] == ["AuthSecretRegenerated"]
+    assert api.objects[("Secret", "ns", "demo-auth")]["metadata"]["ownerReferences"][0]["uid"] == "u"
+    new = secret_values(api)
+    assert all(new[key] != old[key] for key in ("admin-password", "cluster-secret", "management-token"))
+
+
+def test_two_clusters_never_share_a_secret() -> None:
+    api = FakeClusterApi()
+    apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    apply_children(
+        api=api, owner=Owner(name="other", namespace="ns", uid="u2"), spec=parse_spec({}), previous_checksum=None
+    )
+    one, two = secret_values(api), secret_values(api, "other-auth")
+    assert all(one[key] != two[key] for key in ("admin-password", "cluster-secret", "management-token"))
+
+
+@pytest.mark.parametrize(
+    "owners",
+    [[], [{"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "y", "controller": True}]],
+    ids=["no owner", "another owner"],
+)
+def test_a_secret_the_operator_did_not_make_is_neither_used_nor_touched(owners: list[dict[str, Any]]) -> None:
+    api = FakeClusterApi()
+    foreign = {"metadata": {"name": "demo-auth", "ownerReferences": owners}, "data": {"cluster-secret": "c2hhcmVk"}}
+    api.objects[("Secret", "ns", "demo-auth")] = foreign
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert api.objects[("Secret", "ns", "demo-auth")] == foreign
+    assert ("Deployment", "demo") not in kinds(api) and ("Service", "demo") in kinds(api)
+    assert any("was not created by the operator" in f for f in applied.failures)
+    assert any(f.startswith("Deployment demo: not applied") for f in applied.failures)
+
+
+def test_no_secret_value_reaches_a_note_or_the_status() -> None:
+    api = FakeClusterApi()
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    api.objects[("Secret", "ns", "demo-auth")]["data"].pop("users.yaml")
+    completed = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    status = workload_status(
+        api=api, owner=OWNER, spec=parse_spec({}), generation=1, old_status={}, applied=applied, now=NOW
+    )
+    told = " ".join(n.message for n in applied.notes + completed.notes) + str(status)
+    for value in secret_values(api).values():
+        assert value not in told
+        assert base64.b64encode(value.encode()).decode() not in told
+
+
+def test_network_policy_without_the_operators_identity_warns() -> None:
+    api = FakeClusterApi()
+    spec = parse_spec({"networkPolicy": {"enabled": True}})
+    applied = apply_children(api=api, owner=OWNER, spec=spec, previous_checksum=None)
+    assert "NetworkPolicyWithoutOperator" in [n.reason for n in applied.notes]
+    identity = OperatorIdentity(namespace="jqm-system", pod_labels={"a": "b"})
+    known = apply_children(api=api, owner=OWNER, spec=spec, previous_checksum=None, operator=identity)
+    assert "NetworkPolicyWithoutOperator" not in [n.reason for n in known.notes]
+    rules = api.objects[("NetworkPolicy", "ns", "demo")]["spec"]["ingress"]
+    assert rules[1]["from"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "jqm-system"}}
+
+
+def ready_deployment(api: FakeClusterApi) -> None:
     deployment = api.objects[("Deployment", "ns", "demo")]
     deployment["metadata"]["generation"] = 1
     deployment["status"] = {"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "updatedReplicas": 2}
+
+
+def by_type(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
+
+
+def test_workload_status() -> None:
+    api = FakeClusterApi()
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    ready_deployment(api)
     status = workload_status(
-        api=api, owner=OWNER, spec=parse_spec({}), generation=3, old_status={}, checksum="c", apply_error=None, now=NOW
+        api=api, owner=OWNER, spec=parse_spec({}), generation=3, old_status={}, applied=applied, now=NOW
     )
     assert status["replicas"] == status["readyReplicas"] == 2
     assert status["selector"] == "app.kubernetes.io/instance=demo,app.kubernetes.io/name=jqm-node"
-    assert status["observedGeneration"] == 3 and status["configChecksum"] == "c"
-    assert {c["type"]: c["status"] for c in status["conditions"]} == {
-        "Available": "True",
-        "Progressing": "False",
-        "Degraded": "False",
+    assert status["observedGeneration"] == 3 and status["configChecksum"] == applied.checksum
+    assert status["applyFailures"] is None
+    assert by_type(status) == {
+        "Available": ("True", "NodesReady"),
+        "Progressing": ("False", "Stable"),
+        "Degraded": ("False", "AsExpected"),
+        "AuthenticationDisabled": ("False", "AuthenticationEnabled"),
     }
-    failed = workload_status(
-        api=api,
-        owner=OWNER,
-        spec=parse_spec({}),
-        generation=4,
-        old_status=status,
-        checksum=None,
-        apply_error="boom",
-        now=NOW,
+    failed = Applied(checksum=applied.checksum, failures=("Role demo-node: 403 forbidden", "Service demo: 500 x"))
+    broken = workload_status(
+        api=api, owner=OWNER, spec=parse_spec({}), generation=4, old_status=status, applied=failed, now=NOW
     )
-    assert "observedGeneration" not in failed
+    assert "observedGeneration" not in broken
+    assert broken["applyFailures"] == ["Role demo-node: 403 forbidden", "Service demo: 500 x"]
+    degraded = next(c for c in broken["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "ApplyFailed")
+    assert "Role demo-node" in degraded["message"] and "Service demo" in degraded["message"]
 
 
-def test_workload_refresh_reports_only_changes_and_keeps_an_apply_failure() -> None:
+def test_authentication_off_is_a_condition() -> None:
+    api = FakeClusterApi()
+    spec = parse_spec({"auth": {"enabled": False}})
+    applied = apply_children(api=api, owner=OWNER, spec=spec, previous_checksum=None)
+    status = workload_status(api=api, owner=OWNER, spec=spec, generation=1, old_status={}, applied=applied, now=NOW)
+    condition = next(c for c in status["conditions"] if c["type"] == "AuthenticationDisabled")
+    assert (condition["status"], condition["reason"]) == ("True", "AuthenticationDisabled")
+    assert "anyone" in condition["message"]
+
+
+def crash_looping(name: str, message: str) -> dict[str, Any]:
+    looping = pod(name, ready=False)
+    looping["status"]["containerStatuses"] = [
+        {
+            "name": "jqm-node",
+            "restartCount": 5,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s"}},
+            "lastState": {"terminated": {"exitCode": 2, "reason": "Error", "message": message}},
+        }
+    ]
+    return looping
+
+
+def test_status_never_says_as_expected_while_nodes_crash_loop() -> None:
+    api = FakeClusterApi()
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    ready_deployment(api)
+    api.objects[("Deployment", "ns", "demo")]["status"]["readyReplicas"] = 0
+    error = "node.yaml: jobDefinitions[0].queue: queue 'NOPE' does not exist"
+    api.pods = [crash_looping("demo-a", error), crash_looping("demo-b", error)]
+    status = workload_status(
+        api=api, owner=OWNER, spec=parse_spec({}), generation=1, old_status={}, applied=applied, now=NOW
+    )
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "NodesCrashLooping")
+    assert "pod demo-a: CrashLoopBackOff after 5 restarts, last exit code 2" in degraded["message"]
+    assert "queue 'NOPE' does not exist" in degraded["message"] and "demo-b" in degraded["message"]
+
+
+def test_workload_refresh_reports_only_changes_and_keeps_stored_failures() -> None:
     api = FakeClusterApi()
     deployment = {
         "metadata": {"generation": 2},
@@ -88,7 +329,7 @@ def test_workload_refresh_reports_only_changes_and_keeps_an_apply_failure() -> N
         "status": {"observedGeneration": 2, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 2},
     }
     api.cluster_status = {"observedGeneration": 5}
-    fields = workload_refresh(api=api, namespace="ns", name="demo", deployment=deployment, now=NOW)
+    fields = workload_refresh(api=api, owner=OWNER, deployment=deployment, now=NOW)
     assert fields is not None and (fields["replicas"], fields["readyReplicas"]) == (2, 1)
     assert {c["type"]: c["observedGeneration"] for c in fields["conditions"]} == {
         "Available": 5,
@@ -96,97 +337,36 @@ def test_workload_refresh_reports_only_changes_and_keeps_an_apply_failure() -> N
         "Degraded": 5,
     }
     api.patch_cluster_status(namespace="ns", name="demo", status=fields)
-    assert workload_refresh(api=api, namespace="ns", name="demo", deployment=deployment, now=NOW) is None
-    api.cluster_status["conditions"][2] |= {"status": "True", "reason": "ApplyFailed", "message": "422 bad"}
+    assert workload_refresh(api=api, owner=OWNER, deployment=deployment, now=NOW) is None
+    api.cluster_status["applyFailures"] = ["Service demo: 422 bad"]
+    api.cluster_status["conditions"].append({"type": "AuthenticationDisabled", "status": "True", "reason": "x"})
     deployment["status"]["readyReplicas"] = 2
-    later = workload_refresh(api=api, namespace="ns", name="demo", deployment=deployment, now=NOW)
+    later = workload_refresh(api=api, owner=OWNER, deployment=deployment, now=NOW)
     assert later is not None
-    assert {c["type"]: (c["status"], c["reason"]) for c in later["conditions"]}["Degraded"] == ("True", "ApplyFailed")
+    assert by_type(later)["Degraded"] == ("True", "ApplyFailed")
+    assert by_type(later)["AuthenticationDisabled"] == ("True", "x")  # kept: the refresh does not know the spec
 
 
-def cluster(*used: int) -> tuple[FakeClusterApi, FakeNodeApi]:
-    api, nodes = FakeClusterApi(), FakeNodeApi()
-    api.objects[("PodDisruptionBudget", "ns", "demo")] = {
-        "metadata": {"generation": 1},
-        "status": {"observedGeneration": 1, "disruptionsAllowed": 1},
-    }
-    for i, count in enumerate(used):
-        api.pods.append(pod(f"demo-{i}", ip=f"10.1.0.{i + 1}"))
-        nodes.statuses[f"demo-{i}"] = node_status(used=count)
-    return api, nodes
+def test_reserved_constants_match_the_contract() -> None:
+    assert (c.NODE_PORT, c.MANAGEMENT_PORT, c.MANAGEMENT_PORT_NAME) == (1789, 1790, "management")
+    assert c.NODE_AUTH_KEYS == ("users.yaml", "cluster-secret", "management-token")
 
 
-def test_observe_reads_pods_and_node_status() -> None:
-    api, nodes = cluster(3, 4)
-    api.pods.append(pod("other", cluster="other"))
-    api.pods.append(pod("demo-down", ip="10.1.0.9"))
-    seen = {n.pod: n for n in observe(api=api, nodes=nodes, owner=OWNER)}
-    assert set(seen) == {"demo-0", "demo-1", "demo-down"}
-    assert seen["demo-1"].reachable and seen["demo-1"].ids_used == 4 and seen["demo-1"].ip == "10.1.0.2"
-    assert not seen["demo-down"].reachable
+def test_a_secret_created_meanwhile_by_someone_else_is_checked_not_overwritten() -> None:
+    api = FakeClusterApi()
+    other = FakeClusterApi()
+    apply_children(api=other, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    made_meanwhile = other.objects[("Secret", "ns", "demo-auth")]
+    real_get = api.get
+    seen = []
 
+    def get_after_race(*, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        if kind == "Secret" and name == "demo-auth" and not seen:
+            seen.append(name)  # first look: absent; then another replica creates it
+            api.objects[("Secret", "ns", "demo-auth")] = made_meanwhile
+            return None
+        return real_get(kind=kind, namespace=namespace, name=name)
 
-def test_full_restart_cycle_with_a_low_absolute_threshold() -> None:
-    api, nodes = cluster(25, 3)
-    # 1. past 20 IDs: the drain is recorded, then requested, and an Event says so.
-    first = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
-    assert first.decision.action == r.START_DRAIN
-    assert api.calls[-1] == ("status", "demo") and nodes.drains == ["demo-0"]
-    recorded = api.status_patches[-1]["idLimit"]
-    assert recorded["drain"]["pod"] == "demo-0" and recorded["drain"]["startedAt"] == "2030-01-01T00:00:00Z"
-    assert [n.reason for n in first.notes] == ["IdThresholdReached"]
-    assert first.status["nodes"][0]["idsUsed"] == 25 and first.status["highestIdUsagePercent"] == 0.0
-    # 2. still running a job: wait, nothing else starts although demo-1 passes the threshold too.
-    nodes.statuses["demo-0"]["running"] = 1
-    nodes.statuses["demo-1"]["idsUsed"] = 30
-    api.pods[0]["status"]["conditions"][0]["status"] = "False"
-    waiting = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=5))
-    assert waiting.decision.action == r.WAIT_DRAIN and nodes.drains == ["demo-0"]
-    # 3. drained: the pod is evicted, the restart counted.
-    nodes.statuses["demo-0"]["running"] = 0
-    evicting = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=10))
-    assert evicting.decision.action == r.EVICT and api.evictions == ["demo-0"]
-    recorded = api.status_patches[-1]["idLimit"]
-    assert recorded["drain"]["evicted"] is True and recorded["restarts"] == 1
-    assert recorded["lastRestart"]["reason"] == "Drained"
-    assert [n.reason for n in evicting.notes] == ["NodeRestarted"]
-    # 4. the pod is gone: the record is cleared; the next tick picks demo-1.
-    api.pods = [p for p in api.pods if p["metadata"]["name"] != "demo-0"]
-    api.pods.append(pod("demo-2", ip="10.1.0.3"))
-    nodes.statuses["demo-2"] = node_status(used=0)
-    done = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=20))
-    assert done.decision.action == r.FINISH and api.status_patches[-1]["idLimit"]["drain"] is None
-    assert "drain" not in api.cluster_status["idLimit"] and api.cluster_status["idLimit"]["restarts"] == 1
-    following = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW + timedelta(seconds=30))
-    assert following.decision.action == r.START_DRAIN and nodes.drains == ["demo-0", "demo-1"]
-
-
-def test_eviction_refused_by_the_budget_keeps_the_record() -> None:
-    api, nodes = cluster(25, 3)
-    nodes.statuses["demo-0"]["draining"] = True
-    api.refuse_eviction = True
-    api.cluster_status = {
-        "idLimit": {"drain": r.DrainState(pod="demo-0", pod_uid="uid-demo-0", started_at=NOW).to_status()}
-    }
-    cycle = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
-    assert cycle.decision.action == r.EVICT
-    assert api.status_patches == [] and [n.reason for n in cycle.notes] == ["EvictionBlocked"]
-    assert api.cluster_status["idLimit"]["drain"]["pod"] == "demo-0"
-
-
-def test_unreachable_node_at_drain_time_is_retried() -> None:
-    api, nodes = cluster(25, 3)
-    api.cluster_status = {
-        "idLimit": {"drain": r.DrainState(pod="demo-0", pod_uid="uid-demo-0", started_at=NOW).to_status()}
-    }
-    unsent = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
-    assert unsent.decision.action == r.RESEND_DRAIN and nodes.drains == ["demo-0"]
-    assert api.status_patches == []  # resending changes no record
-
-
-def test_adopted_drain_is_recorded_once() -> None:
-    api, nodes = cluster(5, 3)
-    nodes.statuses["demo-0"] |= {"draining": True, "running": 2}
-    cycle = run_cycle(api=api, nodes=nodes, owner=OWNER, spec=LOW, now=NOW)
-    assert cycle.decision.reason == "DrainAdopted"
-    assert api.status_patches[-1]["idLimit"]["drain"]["pod"] == "demo-0" and nodes.drains == []
+    api.get = get_after_race  # type: ignore[method-assign]
+    applied = apply_children(api=api, owner=OWNER, spec=parse_spec({}), previous_checksum=None)
+    assert applied.failures == () and api.objects[("Secret", "ns", "demo-auth")] == made_meanwhile

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import kopf
+import pytest
 
 from jqm_operator import constants as c
 from jqm_operator.config import OperatorConfig
@@ -39,13 +40,30 @@ def test_handlers_are_registered_with_retries_and_one_idlimit_timer() -> None:
     assert watching == {"deployment_event"}
 
 
-def test_apply_errors_carry_the_api_servers_message() -> None:
+def test_api_errors_carry_the_api_servers_message() -> None:
     from kubernetes.client.exceptions import ApiException
 
-    from jqm_operator.handlers.jqmcluster import _explain
+    from jqm_operator.kube import refusals
+    from jqm_operator.ports import ApiRefused
 
     error = ApiException(status=422, reason="Unprocessable Entity")
     error.body = '{"kind": "Status", "message": "Deployment.apps \\"x\\" is invalid: spec.template..."}'
-    assert _explain(error) == '422 Deployment.apps "x" is invalid: spec.template...'
+    with pytest.raises(ApiRefused) as refused, refusals():
+        raise error
+    assert (refused.value.status, str(refused.value)) == (422, '422 Deployment.apps "x" is invalid: spec.template...')
     error.body = "not json"
-    assert _explain(error) == "422 Unprocessable Entity"
+    with pytest.raises(ApiRefused, match=r"^422 Unprocessable Entity$"), refusals():
+        raise error
+    with pytest.raises(ApiRefused, match=r"^0 API server unreachable"), refusals():
+        raise ConnectionRefusedError("refused")
+
+
+def test_operator_identity_comes_from_the_chart() -> None:
+    from jqm_operator.handlers.common import operator_identity
+
+    env = {"JQM_OPERATOR_POD_NAMESPACE": "jqm-system", "JQM_OPERATOR_POD_LABELS": "a=b, c=d"}
+    identity = operator_identity(OperatorConfig.from_env(env))
+    assert identity is not None and identity.namespace == "jqm-system" and identity.pod_labels == {"a": "b", "c": "d"}
+    assert operator_identity(OperatorConfig.from_env({})) is None
+    with pytest.raises(ValueError, match="not key=value"):
+        OperatorConfig.from_env({"JQM_OPERATOR_POD_LABELS": "a"})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from jqm_operator.decisions.pods import PodProblem
 from jqm_operator.decisions.restart import NodeObservation
 from jqm_operator.status import (
+    Health,
     WorkloadView,
     compute_conditions,
     highest_usage_percent,
@@ -53,7 +55,7 @@ def test_highest_usage_percent() -> None:
 
 def test_conditions_of_a_stable_cluster() -> None:
     workload = WorkloadView(generation=2, observed_generation=2, replicas=3, ready_replicas=3, updated_replicas=3)
-    conditions = compute_conditions(desired=3, workload=workload, apply_error=None, restarting=None)
+    conditions = compute_conditions(desired=3, workload=workload, health=Health(), restarting=None)
     assert by_type(conditions) == {
         "Available": ("True", "NodesReady"),
         "Progressing": ("False", "Stable"),
@@ -63,26 +65,56 @@ def test_conditions_of_a_stable_cluster() -> None:
 
 def test_conditions_while_rolling_restarting_failing() -> None:
     rolling = WorkloadView(generation=3, observed_generation=2, replicas=3, ready_replicas=0, updated_replicas=0)
-    assert by_type(compute_conditions(desired=3, workload=rolling, apply_error=None, restarting=None)) == {
+    assert by_type(compute_conditions(desired=3, workload=rolling, health=Health(), restarting=None)) == {
         "Available": ("False", "NoNodeReady"),
         "Progressing": ("True", "RollingOut"),
         "Degraded": ("False", "AsExpected"),
     }
     stable = WorkloadView(generation=1, observed_generation=1, replicas=2, ready_replicas=1, updated_replicas=2)
-    restarting = compute_conditions(desired=2, workload=stable, apply_error=None, restarting="node a")
+    restarting = compute_conditions(desired=2, workload=stable, health=Health(), restarting="node a")
     assert by_type(restarting)["Progressing"] == ("True", "IdLimitRestart")
-    failed = compute_conditions(desired=2, workload=None, apply_error="403 Forbidden", restarting=None)
+    failed = compute_conditions(desired=2, workload=None, health=Health(apply_failures=("403",)), restarting=None)
     assert by_type(failed)["Degraded"] == ("True", "ApplyFailed")
     stuck = WorkloadView(
         generation=1, observed_generation=1, replicas=2, ready_replicas=1, updated_replicas=2, deadline_exceeded=True
     )
-    assert by_type(compute_conditions(desired=2, workload=stuck, apply_error=None, restarting=None)) == {
+    assert by_type(compute_conditions(desired=2, workload=stuck, health=Health(), restarting=None)) == {
         "Available": ("True", "NodesReady"),
         "Progressing": ("False", "Stalled"),
         "Degraded": ("True", "ProgressDeadlineExceeded"),
     }
-    zero = compute_conditions(desired=0, workload=None, apply_error=None, restarting=None)
+    zero = compute_conditions(desired=0, workload=None, health=Health(), restarting=None)
     assert by_type(zero)["Available"] == ("True", "ScaledToZero")
+
+
+def test_degraded_names_the_most_serious_problem_and_lists_them_all() -> None:
+    stable = WorkloadView(
+        generation=1, observed_generation=1, replicas=2, ready_replicas=0, updated_replicas=2, deadline_exceeded=True
+    )
+    health = Health(
+        pod_problems=(PodProblem(pod="a", reason="NodesCrashLooping", message="pod a: CrashLoopBackOff"),),
+        unexpected_drains=("node b drained by someone else",),
+    )
+    degraded = next(
+        c
+        for c in compute_conditions(desired=2, workload=stable, health=health, restarting=None)
+        if c["type"] == "Degraded"
+    )
+    assert (degraded["status"], degraded["reason"]) == ("True", "NodesCrashLooping")
+    assert degraded["message"] == (
+        "pod a: CrashLoopBackOff; node b drained by someone else; the node rollout is stuck: 0/2 nodes ready"
+    )
+    huge = Health(apply_failures=("x" * 5000,))
+    long = compute_conditions(desired=2, workload=stable, health=huge, restarting=None)[2]
+    assert len(long["message"]) == 2000
+
+
+def test_authentication_condition_only_when_known() -> None:
+    assert len(compute_conditions(desired=1, workload=None, health=Health(), restarting=None)) == 3
+    off = compute_conditions(desired=1, workload=None, health=Health(), restarting=None, auth_enabled=False)[3]
+    assert (off["type"], off["status"], off["reason"]) == ("AuthenticationDisabled", "True", "AuthenticationDisabled")
+    on = compute_conditions(desired=1, workload=None, health=Health(), restarting=None, auth_enabled=True)[3]
+    assert (on["status"], on["reason"]) == ("False", "AuthenticationEnabled")
 
 
 def test_workload_view_reads_a_deployment() -> None:
@@ -119,3 +151,6 @@ def test_transition_time_moves_only_when_status_changes() -> None:
         old=same, generation=2, now=later, new=[{"type": "Available", "status": "True", "reason": "r", "message": "m"}]
     )
     assert flipped[0]["lastTransitionTime"] == "2030-01-01T00:05:00Z"
+    unknown = {"type": "AuthenticationDisabled", "status": "True", "reason": "x", "lastTransitionTime": "t"}
+    kept = merge_conditions(old=[*flipped, unknown], generation=3, now=later, new=[dict(flipped[0])])
+    assert kept[1] == unknown  # a writer that does not compute it leaves it alone

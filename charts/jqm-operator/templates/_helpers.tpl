@@ -32,33 +32,57 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* Rules on the namespaced resources the operator manages (a ClusterRole or one Role per namespace). */}}
+{{/*
+Rules on the namespaced resources the operator manages (a ClusterRole or one Role per namespace), each with
+why it exists. Children are server-side applied (get, create, patch); "update" replaces a child whose hand
+edit the API server cannot merge with the operator's fields (e.g. a Service port renamed into a duplicate).
+*/}}
 {{- define "jqm-operator.namespacedRules" -}}
+# kopf watches JqmClusters and keeps its progress annotations and finalizer on them.
 - apiGroups: [jqm.enioka-community.io]
   resources: [jqmclusters]
   verbs: [get, list, watch, patch, update]
 - apiGroups: [jqm.enioka-community.io]
   resources: [jqmclusters/status]
   verbs: [get, patch, update]
+# Children. ConfigMaps: node.yaml and the ID ledger (created without data: the nodes own its entries);
+# "update" also because Kubernetes lets the operator grant the nodes' Role (get, update, patch on the
+# ledger) only if it holds those rights itself. ServiceAccounts, Roles, RoleBindings: the node pods'
+# identity, allowed to get, update and patch their cluster's ledger ConfigMap and nothing else.
 - apiGroups: [""]
-  resources: [configmaps, services]
-  verbs: [get, create, patch]
+  resources: [configmaps, services, serviceaccounts]
+  verbs: [get, create, patch, update]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, create, patch, update]
+# Deployments: also list/watch, so readiness reaches the JqmCluster status at once.
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, patch]
+  verbs: [get, list, watch, create, patch, update]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [get, create, patch]
+  verbs: [get, create, patch, update]
+# Optional children: also deleted when a spec disables them.
 - apiGroups: [networking.k8s.io]
-  resources: [ingresses]
-  verbs: [get, create, patch, delete]
+  resources: [ingresses, networkpolicies]
+  verbs: [get, create, patch, update, delete]
+# The <cluster>-auth Secret: created once, completed (missing keys) or taken over from a deleted cluster of
+# the same name with patch, never deleted; read for the management token the drain calls carry, and to
+# check that the users and TLS Secrets a spec names have their keys.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, patch]
+# Node pods: listed by the node timer; patched with their deletion cost (running + queued jobs); deleted,
+# never without a grace period, only to replace a node drained by someone else that cannot be undrained.
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list]
+  verbs: [get, list, patch, delete]
+# ID-limit restarts go through the Eviction API, which enforces the PodDisruptionBudget.
 - apiGroups: [""]
   resources: [pods/eviction]
   verbs: [create]
 {{- if eq .Values.nodeAccess "proxy" "auto" }}
+# nodeAccess proxy/auto: the nodes' management port through the API server.
 - apiGroups: [""]
   resources: [pods/proxy]
   verbs: [get, create]
@@ -66,4 +90,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- end -}}
+
+{{/* The operator's pods, as JqmCluster NetworkPolicies admit them to the nodes' management port. */}}
+{{- define "jqm-operator.identityNamespace" -}}
+{{- default .Release.Namespace .Values.networkPolicy.operatorNamespace -}}
+{{- end -}}
+
+{{- define "jqm-operator.identityLabels" -}}
+{{- $labels := .Values.networkPolicy.operatorPodLabels | default (include "jqm-operator.selectorLabels" . | fromYaml) -}}
+{{- $pairs := list -}}
+{{- range $key, $value := $labels }}{{ $pairs = append $pairs (printf "%s=%s" $key $value) }}{{ end -}}
+{{- join "," $pairs -}}
 {{- end -}}

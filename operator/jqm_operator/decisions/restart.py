@@ -9,9 +9,10 @@ replaces it with an empty node. The rules:
   and the pod is removed through the Eviction API, which enforces the budget again;
 * the drain under way is persisted (``status.idLimit.drain``) before it is requested, so an operator
   restart resumes it with its original start time (the timeout is not reset, the drain is not repeated on
-  another node), and a node found draining with no record is adopted rather than ignored.
+  another node). A node found draining with no record was drained by someone else: that is
+  :mod:`jqm_operator.decisions.drains`' business, not a restart.
 
-This module only decides; :mod:`jqm_operator.restarts` observes and acts.
+This module only decides; :mod:`jqm_operator.nodewatch` observes, :mod:`jqm_operator.restarts` acts.
 """
 
 from __future__ import annotations
@@ -21,26 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from jqm_operator.decisions.observation import NodeObservation
 from jqm_operator.model import IdLimitPolicy
-
-
-@dataclass(frozen=True, kw_only=True)
-class NodeObservation:
-    """One node pod as seen now: from the pod object, and from its ``/node/status`` when reachable."""
-
-    pod: str
-    uid: str
-    ip: str | None = None
-    ready: bool = False
-    terminating: bool = False
-    reachable: bool = False
-    ids_used: int = 0
-    id_capacity: int = 0
-    draining: bool = False
-    accepting: bool = False
-    """A draining node still taking jobs while load balancers catch up: not drained yet."""
-    running: int = 0
-    queued: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +49,7 @@ class DrainState:
 
     @classmethod
     def from_status(cls, data: Any) -> DrainState | None:
-        """Reads ``status.idLimit.drain``; None when absent or unreadable (then adoption takes over)."""
+        """Reads ``status.idLimit.drain``; None when absent or unreadable."""
         if not isinstance(data, dict) or not data.get("pod") or not data.get("startedAt"):
             return None
         try:
@@ -165,15 +148,6 @@ def decide(
     if state is not None:
         return _continue(policy=policy, node=_find(nodes, state), state=state, now=now)
     live = [n for n in nodes if not n.terminating]
-    for node in sorted(live, key=lambda n: n.pod):
-        if node.reachable and node.draining:
-            adopted = DrainState(pod=node.pod, pod_uid=node.uid, started_at=now, ip=node.ip, ids_used=node.ids_used)
-            return Decision(
-                action=WAIT_DRAIN,
-                reason="DrainAdopted",
-                message=f"node {node.pod} is draining with no record of it; following it from now",
-                state=adopted,
-            )
     due = [
         n for n in live if n.reachable and n.id_capacity > 0 and n.ids_used >= policy.threshold(capacity=n.id_capacity)
     ]

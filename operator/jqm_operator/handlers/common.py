@@ -8,8 +8,9 @@ from typing import Any
 import kopf
 
 from jqm_operator import constants as c
-from jqm_operator.builders import Owner
-from jqm_operator.reconcile import Note
+from jqm_operator.builders import OperatorIdentity, Owner
+from jqm_operator.config import OperatorConfig
+from jqm_operator.notes import Note
 
 RESOURCE = (c.GROUP, c.VERSION, c.PLURAL)
 
@@ -17,6 +18,13 @@ RESOURCE = (c.GROUP, c.VERSION, c.PLURAL)
 def owner_of(body: kopf.Body) -> Owner:
     meta = body["metadata"]
     return Owner(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"])
+
+
+def operator_identity(config: OperatorConfig) -> OperatorIdentity | None:
+    """This operator's pods, when the chart said which they are (it sets both variables)."""
+    if not config.pod_namespace or not config.pod_labels:
+        return None
+    return OperatorIdentity(namespace=config.pod_namespace, pod_labels=dict(config.pod_labels))
 
 
 def post(*, body: kopf.Body, notes: Iterable[Note], logger: Any) -> None:

@@ -1,7 +1,8 @@
-"""One timer per JqmCluster (never per pod) driving the ID-limit restarts; see :mod:`jqm_operator.restarts`.
+"""One timer per JqmCluster (never per pod) watching its nodes; see :mod:`jqm_operator.nodetimer`.
 
-The timer also refreshes ``status.nodes`` and ``status.highestIdUsagePercent``, since it reads every node's
-``/node/status`` anyway.
+Each tick reads every node's ``/node/status`` once, and from it: restarts nodes near their ID limit,
+recovers nodes drained by someone else, posts an Event per handover, keeps the pods' deletion costs,
+and refreshes ``status.nodes``, ``status.highestIdUsagePercent`` and the conditions.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
 from jqm_operator.decisions import restart as r
 from jqm_operator.handlers.common import RESOURCE, owner_of, post
 from jqm_operator.handlers.lifecycle import CONFIG
 from jqm_operator.model import parse_spec
-from jqm_operator.restarts import run_cycle
+from jqm_operator.nodetimer import run_cycle
+from jqm_operator.ports import ApiRefused
 
 
 @kopf.timer(*RESOURCE, interval=CONFIG.idlimit_seconds, retries=5, backoff=10)
 def jqmcluster_idlimit(*, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any) -> None:
-    """Observe the nodes, take the one restart step due now, record it."""
+    """Observe the nodes, take the steps due now, record them."""
     try:
         cycle = run_cycle(
             api=memo.cluster_api,
@@ -30,8 +31,8 @@ def jqmcluster_idlimit(*, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, l
             spec=parse_spec(body.get("spec")),
             now=datetime.now(UTC),
         )
-    except ApiException as e:
-        raise kopf.TemporaryError(f"ID-limit check failed: {e.status} {e.reason}", delay=10) from e
+    except ApiRefused as e:
+        raise kopf.TemporaryError(f"node check failed: {e}", delay=10) from e
     post(body=body, notes=cycle.notes, logger=logger)
     if cycle.decision.action == r.BLOCKED:
         logger.info(cycle.decision.message)

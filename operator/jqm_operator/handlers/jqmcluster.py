@@ -10,60 +10,67 @@ drifted or deleted child is put back within one interval.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
-from jqm_operator.handlers.common import RESOURCE, owner_of, post
+from jqm_operator.handlers.common import RESOURCE, operator_identity, owner_of, post
 from jqm_operator.handlers.lifecycle import CONFIG
-from jqm_operator.model import parse_spec
+from jqm_operator.model import ClusterSpec, parse_spec
+from jqm_operator.notes import Note
+from jqm_operator.ports import ApiRefused
 from jqm_operator.reconcile import apply_children, workload_status
 
 RETRIES = 20
 BACKOFF = 10.0
+OPEN_CLUSTER = Note(
+    type="Warning",
+    reason="AuthenticationDisabled",
+    message=(
+        "spec.auth.enabled is false: the node APIs are open, anyone who reaches the client port can read, "
+        "enqueue, kill and delete jobs"
+    ),
+)
 
 
-def _reconcile(*, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any) -> None:
+def _reconcile(
+    *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, announce: bool
+) -> ClusterSpec:
+    """Applies the children and writes the status; ``announce`` posts the once-per-change Events."""
     owner = owner_of(body)
     spec = parse_spec(body.get("spec"))
-    generation = int(body["metadata"].get("generation") or 0)
-    error: str | None = None
-    checksum: str | None = None
-    try:
-        applied = apply_children(
-            api=memo.cluster_api, owner=owner, spec=spec, previous_checksum=status.get("configChecksum")
-        )
-        checksum = applied.checksum
-        post(body=body, notes=applied.notes, logger=logger)
-    except ApiException as e:
-        error = f"applying the children failed: {_explain(e)}"
-    patch.status.update(
-        workload_status(
-            api=memo.cluster_api,
-            owner=owner,
-            spec=spec,
-            generation=generation,
-            old_status=dict(status),
-            checksum=checksum,
-            apply_error=error,
-            now=datetime.now(UTC),
-        )
+    if announce and not spec.auth.enabled:
+        post(body=body, notes=[OPEN_CLUSTER], logger=logger)
+    applied = apply_children(
+        api=memo.cluster_api,
+        owner=owner,
+        spec=spec,
+        previous_checksum=status.get("configChecksum"),
+        operator=operator_identity(CONFIG),
     )
-    if error:
-        kopf.event(body, type="Warning", reason="ApplyFailed", message=error)
-        raise kopf.TemporaryError(error, delay=BACKOFF)
-
-
-def _explain(error: ApiException) -> str:
-    """The API server's own message (e.g. which field of the Deployment is invalid), else the status."""
+    post(body=body, notes=applied.notes, logger=logger)
     try:
-        message = json.loads(error.body or "{}").get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return f"{error.status} {message or error.reason}"
+        patch.status.update(
+            workload_status(
+                api=memo.cluster_api,
+                owner=owner,
+                spec=spec,
+                generation=int(body["metadata"].get("generation") or 0),
+                old_status=dict(status),
+                applied=applied,
+                now=datetime.now(UTC),
+            )
+        )
+    except ApiRefused as e:
+        raise kopf.TemporaryError(f"reading the workload status failed: {e}", delay=BACKOFF) from e
+    if applied.failures:
+        for failure in applied.failures:
+            kopf.event(body, type="Warning", reason="ApplyFailed", message=failure)
+        raise kopf.TemporaryError(
+            f"{len(applied.failures)} child(ren) not applied: {applied.failures[0]}", delay=BACKOFF
+        )
+    return spec
 
 
 @kopf.on.create(*RESOURCE, retries=RETRIES, backoff=BACKOFF)
@@ -71,8 +78,8 @@ def jqmcluster_create(
     *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any
 ) -> None:
     """A new cluster: create every child."""
-    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger)
-    kopf.event(body, type="Normal", reason="Created", message=f"{body['spec'].get('replicas')} node(s) requested")
+    spec = _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger, announce=True)
+    kopf.event(body, type="Normal", reason="Created", message=f"{spec.replicas} node(s) requested")
 
 
 @kopf.on.update(*RESOURCE, field="spec", retries=RETRIES, backoff=BACKOFF)
@@ -80,7 +87,7 @@ def jqmcluster_update(
     *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any
 ) -> None:
     """A spec change (including ``kubectl scale``): roll it out."""
-    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger)
+    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger, announce=True)
     kopf.event(
         body, type="Normal", reason="Updated", message=f"spec generation {body['metadata'].get('generation')} applied"
     )
@@ -91,7 +98,7 @@ def jqmcluster_resume(
     *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any
 ) -> None:
     """Operator (re)start: make sure what exists matches the spec."""
-    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger)
+    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger, announce=True)
 
 
 @kopf.timer(*RESOURCE, interval=CONFIG.resync_seconds, initial_delay=CONFIG.resync_seconds, retries=3, backoff=5)
@@ -99,4 +106,4 @@ def jqmcluster_resync(
     *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any
 ) -> None:
     """Periodic drift correction and status refresh (readiness changes do not touch the JqmCluster)."""
-    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger)
+    _reconcile(body=body, status=status, memo=memo, patch=patch, logger=logger, announce=False)
