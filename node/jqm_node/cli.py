@@ -146,7 +146,10 @@ async def serve(node: Node) -> None:
     tls = server_context(security.tls) if security.tls else None
     site = web.TCPSite(runner, s.host, s.port, backlog=1024, reuse_address=True, ssl_context=tls)
     await site.start()
-    await web.TCPSite(management, security.management_host, security.management_port, reuse_address=True).start()
+    # The management listener carries the management token: it is TLS too when the client listener is.
+    await web.TCPSite(
+        management, security.management_host, security.management_port, reuse_address=True, ssl_context=tls
+    ).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -105,7 +105,10 @@ class RunningNode:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        return http(method, f"http://{self.ip}:{self.management_port}{path}", data=data, headers=headers)
+        scheme = "https" if self.tls else "http"
+        return http(
+            method, f"{scheme}://{self.ip}:{self.management_port}{path}", data=data, headers=headers, context=self.tls
+        )
 
     def enqueue(self, application: str, **fields: str | list[str]) -> int:
         form: list[tuple[str, str]] = [("applicationname", application)]

@@ -18,6 +18,7 @@ from tests.node.conftest import (
     TEST_ITERATIONS,
     StartNode,
     free_port,
+    http,
     shell_job,
 )
 
@@ -66,6 +67,17 @@ def test_drain_and_undrain_need_the_management_token(start_node: StartNode, tmp_
     assert node.request("GET", "/ws/simple/localnode/health")[0] == 200
     assert node.wait_state(node.enqueue("Wait"), "RUNNING") == "RUNNING"
     gate.touch()
+
+
+def test_the_management_token_through_the_api_server_proxy(start_node: StartNode) -> None:
+    """The operator's proxy transport sends the token as X-Jqm-Management-Token (the API server removes
+    Authorization); a wrong one is refused like a wrong bearer."""
+    node = start_node()
+    url = f"http://{node.ip}:{node.management_port}/node/drain"
+    assert http("POST", url, headers={"X-Jqm-Management-Token": "wrong"})[0] == 401
+    assert node.request("GET", "/ws/simple/localnode/health")[0] == 200
+    assert http("POST", url, headers={"X-Jqm-Management-Token": MANAGEMENT_TOKEN})[0] == 202
+    assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
 
 
 @pytest.mark.parametrize(

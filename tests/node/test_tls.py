@@ -86,7 +86,9 @@ def test_tls_listener_and_https_between_peers(start_node: StartNode, pki: dict[s
     assert status == 200 and headers.get("X-Jqm-Partial-Results") == "127.0.0.4"
     with pytest.raises((urllib.error.URLError, ConnectionError)):
         http("GET", f"http://127.0.0.2:{PORT}/ws/simple/localnode/health")  # plain HTTP is not served
-    assert json.loads(a.manage("GET", "/node/status")[2])["auth"] is True  # management stays plain, on loopback
+    assert json.loads(a.manage("GET", "/node/status")[2])["auth"] is True  # management is TLS as well
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        http("GET", f"http://127.0.0.2:{a.management_port}/node/status")
 
 
 def test_a_peer_whose_certificate_is_not_from_the_ca_is_refused(start_node: StartNode, pki: dict[str, Path]) -> None:

@@ -57,6 +57,11 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response(_status_of(request.app[NODE_KEY]))
 
 
+PROXIED_TOKEN = "X-Jqm-Management-Token"
+"""The management token when the call comes through the Kubernetes API server's pod proxy: the API
+server consumes and removes ``Authorization`` before it proxies."""
+
+
 def _check_token(request: web.Request, node: Node) -> None:
     """Raises 403 without a configured token, 401 without the right one (constant-time comparison)."""
     path = node.settings.security.management_token_file
@@ -67,8 +72,12 @@ def _check_token(request: web.Request, node: Node) -> None:
     if not token:
         raise PermissionDeniedError("management token not configured")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise AuthenticationRequiredError("this call needs Authorization: Bearer <management token>")
+    if scheme.lower() != "bearer":  # through the API server's proxy, which removes Authorization
+        given = request.headers.get(PROXIED_TOKEN, "")
+    if not given or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise AuthenticationRequiredError(
+            f"this call needs Authorization: Bearer <management token> (or {PROXIED_TOKEN}: <management token>)"
+        )
 
 
 async def _drain_reason(request: web.Request) -> str:
