@@ -202,6 +202,9 @@ class KubeClusterApi:
         return True
 
     def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
+        return dict(self.read_cluster(namespace=namespace, name=name).get("status") or {})
+
+    def read_cluster(self, *, namespace: str, name: str) -> dict[str, Any]:
         with refusals():
             body = self._custom.get_namespaced_custom_object_status(
                 group=c.GROUP,
@@ -211,9 +214,14 @@ class KubeClusterApi:
                 name=name,
                 _request_timeout=REQUEST_TIMEOUT,
             )
-        return dict(cast(dict[str, Any], body).get("status") or {})
+        return dict(cast(dict[str, Any], body))
 
-    def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    def patch_cluster_status(
+        self, *, namespace: str, name: str, status: Mapping[str, Any], resource_version: str | None = None
+    ) -> None:
+        body: dict[str, Any] = {"status": dict(status)}
+        if resource_version is not None:  # a precondition: 409 Conflict if the object changed since
+            body["metadata"] = {"resourceVersion": resource_version}
         with refusals():
             self._custom.patch_namespaced_custom_object_status(
                 group=c.GROUP,
@@ -221,7 +229,7 @@ class KubeClusterApi:
                 namespace=namespace,
                 plural=c.PLURAL,
                 name=name,
-                body={"status": dict(status)},
+                body=body,
                 _content_type=MERGE_PATCH,
                 _request_timeout=REQUEST_TIMEOUT,
             )

@@ -57,8 +57,16 @@ class ClusterApi(Protocol):
     def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
         """A JqmCluster's status as stored now (not as last seen by a watch); empty when unset."""
 
-    def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        """JSON merge patch of a JqmCluster's status subresource (None values delete keys)."""
+    def read_cluster(self, *, namespace: str, name: str) -> dict[str, Any]:
+        """A whole JqmCluster as stored now (metadata with its resourceVersion, spec, status)."""
+
+    def patch_cluster_status(
+        self, *, namespace: str, name: str, status: Mapping[str, Any], resource_version: str | None = None
+    ) -> None:
+        """JSON merge patch of a JqmCluster's status subresource (None values delete keys).
+
+        With ``resource_version`` the patch applies only to that version of the object (optimistic
+        concurrency): :class:`ApiRefused` with status 409 when someone wrote in between."""
 
 
 @dataclass(frozen=True, kw_only=True)

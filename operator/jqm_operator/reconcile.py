@@ -32,7 +32,7 @@ from jqm_operator.builders import (
 )
 from jqm_operator.decisions.drains import Recovery
 from jqm_operator.decisions.pods import pod_problems
-from jqm_operator.model import ClusterSpec
+from jqm_operator.model import ClusterSpec, parse_spec
 from jqm_operator.notes import Note
 from jqm_operator.ports import ApiRefused, ClusterApi
 from jqm_operator.status import Health, WorkloadView, compute_conditions, merge_conditions
@@ -275,14 +275,17 @@ def workload_status(
 
 
 def workload_refresh(
-    *, api: ClusterApi, owner: Owner, deployment: Mapping[str, Any], now: datetime
+    *, api: ClusterApi, owner: Owner, cluster: Mapping[str, Any], deployment: Mapping[str, Any], now: datetime
 ) -> dict[str, Any] | None:
     """Status fields to patch when the node Deployment's status changes, or None if nothing changes.
 
     Lets readiness reach the JqmCluster (and ``kubectl wait --for=condition=Available``) at once instead
-    of at the next resync. Stored apply failures are kept: only reconciliation may clear them.
+    of at the next resync. ``cluster`` is the JqmCluster read fresh by the caller, who writes the result
+    conditionally on its resourceVersion: conditions are one list, and another writer's newer list must
+    not be replaced by one computed from an older read. Stored apply failures are kept: only
+    reconciliation may clear them.
     """
-    old = api.get_cluster_status(namespace=owner.namespace, name=owner.name)
+    old = cluster.get("status") or {}
     workload, conditions = conditions_now(
         api=api,
         owner=owner,
@@ -291,6 +294,7 @@ def workload_refresh(
         generation=int(old.get("observedGeneration") or 0),
         now=now,
         deployment=deployment,
+        auth_enabled=parse_spec(cluster.get("spec")).auth.enabled,
     )
     fields = {
         "replicas": workload.replicas if workload else 0,

@@ -1,9 +1,7 @@
 """A real ``jqm-node`` process on loopback for the client's integration tests, and clients of it.
 
-AUTHENTICATION SWITCH (for the lead, once the node's authentication has landed): ``node_auth`` below
-is the single place to change. Make it write a users file (``jqm-node hash-password``), return the
-node arguments ``["--users", str(path)]`` and ``BasicAuth("admin", password)``; every integration
-test then runs authenticated, and ``test_wrong_password_is_refused`` stops being skipped.
+The node runs with authentication on (its default): ``node_auth`` writes a users file with one
+administrator, and every test calls as that user.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ import pytest
 import yaml
 
 from jqm_client import BasicAuth, JqmClient
+from jqm_node.auth.passwords import hash_password
 
 NODE_IP = "127.0.0.61"
 STARTUP_SECONDS = 15.0
@@ -45,9 +44,20 @@ class NodeAuth:
     credentials: BasicAuth | None
 
 
+ADMIN_PASSWORD = "client-tests-admin"
+
+
 def node_auth(workdir: Path) -> NodeAuth:
-    """THE AUTHENTICATION SWITCH (see the module docstring): today's node has no authentication."""
-    return NodeAuth(args=[], credentials=None)
+    """A users file with one administrator (a cheap hash: tests only), and the node arguments to use it."""
+    users = workdir / "users.yaml"
+    password_hash = hash_password(ADMIN_PASSWORD, iterations=1000)
+    users.write_text(
+        yaml.safe_dump({"users": [{"name": "admin", "passwordHash": password_hash, "roles": ["administrator"]}]})
+    )
+    management = f"{NODE_IP}:{_free_port(NODE_IP)}"
+    return NodeAuth(
+        args=["--users", str(users), "--management-listen", management], credentials=BasicAuth("admin", ADMIN_PASSWORD)
+    )
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class FakeClusterApi:
         self.refuse_pod_writes = 0
         """An HTTP status (e.g. 403) for pod patches and deletions; 0 lets them through."""
         self.cluster_status: dict[str, Any] = {}
+        self.cluster_spec: dict[str, Any] = {}
 
     def apply(self, manifest: Mapping[str, Any]) -> None:
         meta = manifest["metadata"]
@@ -129,7 +130,13 @@ class FakeClusterApi:
     def get_cluster_status(self, *, namespace: str, name: str) -> dict[str, Any]:
         return copy.deepcopy(self.cluster_status)
 
-    def patch_cluster_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    def read_cluster(self, *, namespace: str, name: str) -> dict[str, Any]:
+        return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": "1"},
+                "spec": copy.deepcopy(self.cluster_spec), "status": copy.deepcopy(self.cluster_status)}  # fmt: skip
+
+    def patch_cluster_status(
+        self, *, namespace: str, name: str, status: Mapping[str, Any], resource_version: str | None = None
+    ) -> None:
         self.calls.append(("status", name))
         self.status_patches.append(copy.deepcopy(dict(status)))
         _merge(self.cluster_status, status)

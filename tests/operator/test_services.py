@@ -329,22 +329,28 @@ def test_workload_refresh_reports_only_changes_and_keeps_stored_failures() -> No
         "status": {"observedGeneration": 2, "replicas": 2, "readyReplicas": 1, "updatedReplicas": 2},
     }
     api.cluster_status = {"observedGeneration": 5}
-    fields = workload_refresh(api=api, owner=OWNER, deployment=deployment, now=NOW)
+
+    def refresh() -> dict[str, Any] | None:
+        cluster = api.read_cluster(namespace="ns", name="demo")
+        return workload_refresh(api=api, owner=OWNER, cluster=cluster, deployment=deployment, now=NOW)
+
+    fields = refresh()
     assert fields is not None and (fields["replicas"], fields["readyReplicas"]) == (2, 1)
     assert {c["type"]: c["observedGeneration"] for c in fields["conditions"]} == {
         "Available": 5,
         "Progressing": 5,
         "Degraded": 5,
+        "AuthenticationDisabled": 5,
     }
     api.patch_cluster_status(namespace="ns", name="demo", status=fields)
-    assert workload_refresh(api=api, owner=OWNER, deployment=deployment, now=NOW) is None
+    assert refresh() is None
     api.cluster_status["applyFailures"] = ["Service demo: 422 bad"]
-    api.cluster_status["conditions"].append({"type": "AuthenticationDisabled", "status": "True", "reason": "x"})
     deployment["status"]["readyReplicas"] = 2
-    later = workload_refresh(api=api, owner=OWNER, deployment=deployment, now=NOW)
+    api.cluster_spec = {"auth": {"enabled": False}}
+    later = refresh()
     assert later is not None
     assert by_type(later)["Degraded"] == ("True", "ApplyFailed")
-    assert by_type(later)["AuthenticationDisabled"] == ("True", "x")  # kept: the refresh does not know the spec
+    assert by_type(later)["AuthenticationDisabled"][0] == "True"  # from the spec it reads with the status
 
 
 def test_reserved_constants_match_the_contract() -> None:

@@ -14,6 +14,7 @@ from jqm_operator.ports import ApiRefused
 from jqm_operator.reconcile import workload_refresh
 
 NODE_DEPLOYMENTS = {c.LABEL_MANAGED_BY: c.MANAGED_BY, c.LABEL_COMPONENT: "node"}
+CONFLICT_RETRIES = 3
 
 
 def _owner(body: kopf.Body) -> Owner | None:
@@ -29,12 +30,26 @@ def deployment_event(*, type: str | None, body: kopf.Body, memo: kopf.Memo, logg
     owner = _owner(body)
     if owner is None or type in (None, "DELETED"):
         return  # the initial listing is covered by resume handlers; a deleted Deployment is re-applied
-    try:
-        fields = workload_refresh(api=memo.cluster_api, owner=owner, deployment=dict(body), now=datetime.now(UTC))
-        if fields is not None:
-            memo.cluster_api.patch_cluster_status(namespace=owner.namespace, name=owner.name, status=fields)
-    except ApiRefused as e:
-        logger.warning(f"JqmCluster {owner.name}: status not refreshed ({e}); the next resync will")
-        return
-    if fields is not None:
+    api = memo.cluster_api
+    for _ in range(CONFLICT_RETRIES):
+        try:
+            cluster = api.read_cluster(namespace=owner.namespace, name=owner.name)
+            fields = workload_refresh(
+                api=api, owner=owner, cluster=cluster, deployment=dict(body), now=datetime.now(UTC)
+            )
+            if fields is None:
+                return
+            version = cluster["metadata"]["resourceVersion"]
+            api.patch_cluster_status(
+                namespace=owner.namespace, name=owner.name, status=fields, resource_version=version
+            )
+        except ApiRefused as e:
+            if e.status == 409:
+                continue  # another writer was first: recompute from its status
+            logger.warning(f"JqmCluster {owner.name}: status not refreshed ({e}); the next resync will")
+            return
         logger.debug(f"JqmCluster {owner.name}: {fields['readyReplicas']}/{fields['replicas']} nodes ready")
+        return
+    logger.info(
+        f"JqmCluster {owner.name}: status changed {CONFLICT_RETRIES} times under the refresh; the next resync will"
+    )
