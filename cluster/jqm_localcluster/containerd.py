@@ -34,7 +34,7 @@ def config(state: layout.StateDir) -> str:
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     return f"""version = 2
 root = "{state.containerd_root}"
-state = "{layout.RUNTIME_DIR / 'containerd'}"
+state = "{layout.RUNTIME_DIR / "containerd"}"
 disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
   "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp"]

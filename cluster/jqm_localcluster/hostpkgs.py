@@ -17,9 +17,7 @@ def missing(packages: Iterable[str]) -> list[str]:
     """The packages of the list that dpkg does not report as installed."""
     absent = []
     for name in packages:
-        query = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True, check=False
-        )
+        query = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True, check=False)
         if query.returncode != 0 or not query.stdout.endswith("install ok installed"):
             absent.append(name)
     return absent

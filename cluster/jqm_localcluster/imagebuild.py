@@ -66,9 +66,9 @@ def _files(path: Path) -> Iterator[Path]:
         yield path
         return
     for item in sorted(path.rglob("*")):
-        if item.is_file() and not SKIPPED_PARTS & set(item.parts) and not item.name.endswith(SKIPPED_SUFFIXES):
-            if not any(part.endswith(".egg-info") for part in item.parts):
-                yield item
+        skipped = SKIPPED_PARTS & set(item.parts) or any(part.endswith(SKIPPED_SUFFIXES) for part in item.parts)
+        if item.is_file() and not skipped:
+            yield item
 
 
 def inputs_key(image: Image, extra: str = "") -> str:

@@ -3,7 +3,8 @@ piece, in the role cloud-provider-kind or MetalLB play elsewhere.
 
 For each such Service (without a ``loadBalancerClass``) it takes an address of 127.0.0.100-199 (the
 one in ``spec.loadBalancerIP`` if free, else the one it had, else the lowest free), publishes it in
-``status.loadBalancer.ingress`` and listens there on every TCP port of the Service. Each accepted
+``status.loadBalancer.ingress`` with ``ipMode: Proxy`` (so kube-proxy does not capture the address
+itself, as it does for VIP-mode balancers) and listens there on every TCP port of the Service. Each accepted
 connection is forwarded, once, to the Service's cluster IP and port: kube-proxy then picks a ready
 endpoint, exactly as for traffic a cloud load balancer sends to a node. There is no retry: when the
 connection to the cluster IP fails (no ready endpoint: kube-proxy rejects it), the client's connection
@@ -147,9 +148,9 @@ class LoadBalancers:
                 log.info("%s: %s:%d -> %s:%d", key, balancer.ip, port, cluster_ip, port)
             listener.target = (cluster_ip, port)
         current = svc.get("status", {}).get("loadBalancer", {}).get("ingress")
-        if current != [{"ip": balancer.ip, "ipMode": "VIP"}]:
+        if current != [{"ip": balancer.ip, "ipMode": "Proxy"}]:
             ns, name = key.split("/", 1)
-            status = {"loadBalancer": {"ingress": [{"ip": balancer.ip, "ipMode": "VIP"}]}}
+            status = {"loadBalancer": {"ingress": [{"ip": balancer.ip, "ipMode": "Proxy"}]}}
             await self.api.merge_patch(f"/api/v1/namespaces/{ns}/services/{name}/status", {"status": status})
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from kubernetes import client, config
 
 GROUP, VERSION, PLURAL = "jqm.enioka-community.io", "v1alpha1", "jqmclusters"
 NODE_PORT = 1789
+INGRESS_NAMESPACE, INGRESS_SERVICE = "jqm-ingress", "traefik"
 T = TypeVar("T")
 
 
@@ -147,6 +148,10 @@ class Kube:
             return f"http://{ingress[0].ip}:{service.spec.ports[0].port}" if ingress else None
 
         return wait_for(f"a load-balancer address for Service {namespace}/{name}", address, timeout=60)
+
+    def ingress_url(self) -> str:
+        """Where the cluster's ingress controller (Traefik, from cluster/addons) answers on port 80."""
+        return self.service_url(INGRESS_NAMESPACE, INGRESS_SERVICE)
 
     def pod_url(self, pod: client.V1Pod) -> str:
         """A URL that reaches one node pod directly (its IP locally, a port-forward on kind)."""
