@@ -67,9 +67,11 @@ def _argv(name: str, state: layout.StateDir, bins: layout.Binaries) -> list[str]
 
 
 def write_configs(state: layout.StateDir) -> None:
-    (state.config / "containerd.toml").write_text(containerd.config(state))
-    (state.config / "kubelet.yaml").write_text(yaml.safe_dump(node.kubelet_config(state)))
-    (state.config / "kube-proxy.yaml").write_text(yaml.safe_dump(node.kube_proxy_config(state)))
+    """The node's configuration files, rewritten only when their content changes (kube-proxy exits
+    when its file changes, as a signal to be restarted with the new one)."""
+    layout.write_if_changed(state.config / "containerd.toml", containerd.config(state))
+    layout.write_if_changed(state.config / "kubelet.yaml", yaml.safe_dump(node.kubelet_config(state)))
+    layout.write_if_changed(state.config / "kube-proxy.yaml", yaml.safe_dump(node.kube_proxy_config(state)))
     podnet.write_conflist(state)
 
 

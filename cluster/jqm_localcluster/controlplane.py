@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import ssl
@@ -40,13 +41,15 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Free on loopback and on the node address (when the bridge exists: before `up`, it does not)."""
     for host in ("127.0.0.1", layout.NODE_IP):
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
             try:
                 s.bind((host, port))
-            except OSError:
-                return False
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    return False
     return True
 
 

@@ -176,11 +176,18 @@ class Buildah:
         self.ensure_base()
         # PyPI may be reached through a TLS-intercepting proxy: the build trusts what the host trusts.
         ca = [f"--volume={HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro"] if HOST_CA_BUNDLE.exists() else []
-        self.buildah(
-            "bud", "--isolation=chroot", "--pull=never", "--layers", *ca, "-f", context / "Dockerfile",
-            "-t", image.ref, context,
-        )  # fmt: skip
-        self.buildah("push", image.ref, f"docker-archive:{archive}:{image.ref}")
+        try:
+            self.buildah(
+                "bud", "--isolation=chroot", "--pull=never", "--layers", "--force-rm", *ca,
+                "-f", context / "Dockerfile", "-t", image.ref, context,
+            )  # fmt: skip
+            self.buildah("push", image.ref, f"docker-archive:{archive}:{image.ref}")
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Unmount what the overlay storage keeps mounted between builds (no mount outlives a build)."""
+        mounts.unmount_under(self.root)
 
 
 BASE_PACKAGES = ("python3", "python3-pip")

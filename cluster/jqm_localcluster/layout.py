@@ -68,6 +68,19 @@ def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
     return versions
 
 
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` atomically (rename) unless it holds exactly that; True if written."""
+    try:
+        if path.read_text() == text:
+            return False
+    except OSError:
+        pass
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text)
+    partial.replace(path)
+    return True
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("JQM_CACHE_DIR", Path.home() / ".cache" / "jqm-standalone"))
 

@@ -56,10 +56,13 @@ def tcp_ports(service: Obj) -> list[int]:
     return sorted({p["port"] for p in service["spec"].get("ports", []) if p.get("protocol", "TCP") == "TCP"})
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
+    """Copy until end of stream or a reset; returns the bytes copied."""
+    copied = 0
     try:
         while data := await reader.read(65536):
             writer.write(data)
+            copied += len(data)
             await writer.drain()
     except OSError:
         pass
@@ -67,6 +70,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         with contextlib.suppress(OSError, RuntimeError):
             if writer.can_write_eof():
                 writer.write_eof()
+    return copied
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -90,7 +94,9 @@ class Listener:
             await _close(client_w)
             return
         try:
-            await asyncio.gather(_pipe(client_r, up_w), _pipe(up_r, client_w))
+            sent, answered = await asyncio.gather(_pipe(client_r, up_w), _pipe(up_r, client_w))
+            if sent and not answered:
+                log.warning("%s:%d: the backend closed without answering %d bytes", *self.target, sent)
         finally:
             await _close(up_w)
             await _close(client_w)

@@ -32,12 +32,17 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def ensure_bridge() -> None:
     """The bridge with the node address, up. The CNI bridge plugin adopts it at the first pod; it
-    exists earlier because the API server and the kubelet listen on its address."""
+    exists earlier because the API server and the kubelet listen on its address.
+
+    The Service range is routed to the bridge too: the host's connections to cluster IPs then leave
+    from the node address, and a cluster IP kube-proxy has not programmed (yet) goes nowhere instead
+    of out of the machine's default route."""
     if _ip("link", "show", layout.BRIDGE, check=False).returncode != 0:
         _ip("link", "add", layout.BRIDGE, "type", "bridge")
     if f" {layout.NODE_IP}/" not in _ip("-o", "addr", "show", "dev", layout.BRIDGE).stdout:
         _ip("addr", "add", f"{layout.NODE_IP}/{PREFIX_LEN}", "dev", layout.BRIDGE)
     _ip("link", "set", layout.BRIDGE, "up")
+    _ip("route", "replace", layout.SERVICE_CIDR, "dev", layout.BRIDGE, "src", layout.NODE_IP)
 
 
 def conflist(ipam_dir: Path, ip_range: tuple[str, str]) -> dict[str, Any]:
@@ -72,7 +77,7 @@ def write_conflist(state: layout.StateDir) -> Path:
     """(Re)write the CNI config: the pod address range applies to the next pods."""
     state.cni_conf.mkdir(parents=True, exist_ok=True)
     path = state.cni_conf / CONFLIST
-    path.write_text(json.dumps(conflist(state.ipam_data, layout.pod_ip_range()), indent=1))
+    layout.write_if_changed(path, json.dumps(conflist(state.ipam_data, layout.pod_ip_range()), indent=1))
     return path
 
 
