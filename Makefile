@@ -24,7 +24,7 @@ lint: $(INSTALLED) ## ruff, import contracts, Dockerfile lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/hadolint node/Dockerfile operator/Dockerfile
+	$(BIN)/hadolint node/Dockerfile operator/Dockerfile cluster/images/*.Dockerfile
 
 unit: $(INSTALLED) ## fast tests, no processes or network
 	$(BIN)/pytest -m "not integration and not e2e"
