@@ -66,13 +66,16 @@ def _argv(name: str, state: layout.StateDir, bins: layout.Binaries) -> list[str]
     return [sys.executable, "-m", "jqm_localcluster", "--state", str(state.root), "loadbalancer"]
 
 
-def write_configs(state: layout.StateDir) -> None:
-    """The node's configuration files, rewritten only when their content changes (kube-proxy exits
-    when its file changes, as a signal to be restarted with the new one)."""
-    layout.write_if_changed(state.config / "containerd.toml", containerd.config(state))
-    layout.write_if_changed(state.config / "kubelet.yaml", yaml.safe_dump(node.kubelet_config(state)))
-    layout.write_if_changed(state.config / "kube-proxy.yaml", yaml.safe_dump(node.kube_proxy_config(state)))
+def write_configs(state: layout.StateDir) -> set[str]:
+    """The node's configuration files, rewritten only when their content changes; returns the daemons
+    whose file changed (kube-proxy exits when its file changes: it is to be restarted, as the others)."""
+    files = {
+        "containerd": ("containerd.toml", containerd.config(state)),
+        "kubelet": ("kubelet.yaml", yaml.safe_dump(node.kubelet_config(state))),
+        "kube-proxy": ("kube-proxy.yaml", yaml.safe_dump(node.kube_proxy_config(state))),
+    }
     podnet.write_conflist(state)
+    return {name for name, (file, text) in files.items() if layout.write_if_changed(state.config / file, text)}
 
 
 def up(state: layout.StateDir, timeout: float = 180.0) -> controlplane.Ports:
@@ -90,7 +93,8 @@ def up(state: layout.StateDir, timeout: float = 180.0) -> controlplane.Ports:
     hoststate.prepare()
     podnet.ensure_bridge()
     ports = controlplane.up(state, bins, timeout)
-    write_configs(state)
+    for name in write_configs(state):
+        _daemon(name, state).stop(timeout=30.0)  # restarted below with its new configuration
     procs.prepare_v1_parent(node.cgroup_root(state).lstrip("/"))
     archives = imagebuild.build([*imagebuild.cluster_images(bins), *imagebuild.project_images()])
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

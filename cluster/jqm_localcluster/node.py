@@ -93,6 +93,9 @@ def kube_proxy_config(state: layout.StateDir) -> dict[str, Any]:
         "healthzBindAddress": f"127.0.0.1:{KUBE_PROXY_HEALTHZ_PORT}",
         "metricsBindAddress": f"127.0.0.1:{KUBE_PROXY_METRICS_PORT}",
         "nodePortAddresses": [f"{layout.NODE_IP}/32"],
+        # One node and a handful of Services: apply each endpoint change at once (default: at most
+        # once a second), so a terminating pod leaves the load balancers as fast as it can.
+        "nftables": {"minSyncPeriod": "0s"},
         # 0 = leave the host's conntrack settings alone.
         "conntrack": {
             "maxPerCore": 0,

@@ -149,6 +149,22 @@ class Kube:
 
         return wait_for(f"a load-balancer address for Service {namespace}/{name}", address, timeout=60)
 
+    def wait_balanced_to_ready_pods(self, namespace: str, name: str, *, answers: int = 12) -> None:
+        """Until ``answers`` health calls in a row through the load balancer come from ready pods only:
+        a pod that just started terminating leaves kube-proxy's rules a moment after it left the
+        EndpointSlice (a real cluster's propagation delay)."""
+
+        def converged() -> bool:
+            ready = {pod.status.pod_ip for pod in self.ready_pods(namespace, name)}
+            url = f"{self.service_url(namespace, name)}/ws/simple/localnode/health"
+            for _ in range(answers):
+                answer = http("GET", url)
+                if answer.status != 200 or answer.text.rsplit(" ", 1)[-1] not in ready:
+                    return False
+            return True
+
+        wait_for(f"the load balancer of {namespace}/{name} to reach ready pods only", converged, timeout=60)
+
     def ingress_url(self) -> str:
         """Where the cluster's ingress controller (Traefik, from cluster/addons) answers on port 80."""
         return self.service_url(INGRESS_NAMESPACE, INGRESS_SERVICE)
