@@ -67,8 +67,13 @@ def test_node_is_ready_with_a_lease(api_client: client.ApiClient, core: client.C
     node = core.read_node(layout.NODE_NAME)
     assert {c.type: c.status for c in node.status.conditions}["Ready"] == "True"
     assert not node.spec.taints
-    lease = client.CoordinationV1Api(api_client).read_namespaced_lease(layout.NODE_NAME, "kube-node-lease")
-    assert lease.spec.holder_identity == layout.NODE_NAME
+    leases = client.CoordinationV1Api(api_client)
+
+    def lease() -> client.V1Lease | None:  # the kubelet creates it within seconds of registering
+        found = leases.list_namespaced_lease("kube-node-lease", field_selector=f"metadata.name={layout.NODE_NAME}")
+        return found.items[0] if found.items else None
+
+    assert wait_for("the node's lease", lease, timeout=60).spec.holder_identity == layout.NODE_NAME
 
 
 def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1Api, namespace: str) -> None:
