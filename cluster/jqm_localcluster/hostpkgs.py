@@ -7,8 +7,18 @@ import subprocess
 from collections.abc import Iterable
 
 # The container runtime and the pod network (containerd, runc, CNI bridge and host-local plugins),
-# netfilter tools (kube-proxy's nftables mode, conntrack cleanup), and gcc for the pause binary.
-RUNTIME = ("containerd", "runc", "containernetworking-plugins", "nftables", "conntrack", "gcc", "libc6-dev")
+# netfilter tools (kube-proxy's nftables mode; conntrack and ipset for its cleanup of stale state and
+# of the other proxy modes' rules), and gcc for the pause binary.
+RUNTIME = (
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "nftables",
+    "conntrack",
+    "ipset",
+    "gcc",
+    "libc6-dev",
+)
 # Building images without a Docker engine: buildah on a base made by debootstrap.
 IMAGE_BUILD = ("buildah", "debootstrap")
 

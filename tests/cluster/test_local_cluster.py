@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from jqm_localcluster import controlplane, layout
+from jqm_localcluster import controlplane, layout, podnet
 
 pytestmark = pytest.mark.integration
 
@@ -295,3 +295,33 @@ def test_graceful_deletion_signals_then_removes_everything(
     uid = created.metadata.uid
     pod_dir = layout.StateDir.default().kubelet_root / "pods" / uid
     wait_for("the kubelet to remove the pod's directory (volumes unmounted)", lambda: not pod_dir.exists())
+
+
+def test_a_narrow_pod_ip_range_makes_addresses_come_back(
+    core: client.CoreV1Api, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``JQM_POD_IP_RANGE`` (applied by ``up``, here by the same call) narrows host-local's range:
+    with two addresses, the third pod started one after the other gets the first one's again."""
+    used = {p.status.pod_ip for p in core.list_pod_for_all_namespaces().items if p.status.pod_ip}
+    free = [f"10.244.0.{n}" for n in range(2, 254) if f"10.244.0.{n}" not in used and f"10.244.0.{n + 1}" not in used]
+    first = free[-1]
+    second = str(ipaddress.ip_address(first) + 1)
+    state = layout.StateDir.default()
+    monkeypatch.setenv(layout.POD_IP_RANGE_ENV, f"{first}-{second}")
+    podnet.write_conflist(state)
+    try:
+        addresses = []
+        for n in range(3):
+            core.create_namespaced_pod(namespace, python_pod(f"p{n}", "exit 0", restartPolicy="Never"))
+            done = wait_for(f"pod p{n} done", lambda n=n: pod_phase(core, namespace, f"p{n}", "Succeeded"))
+            addresses.append(done.status.pod_ip)
+            core.delete_namespaced_pod(f"p{n}", namespace, grace_period_seconds=0)
+            wait_for(
+                f"pod p{n} gone",
+                lambda n=n: not core.list_namespaced_pod(namespace, field_selector=f"metadata.name=p{n}").items,
+            )
+        assert set(addresses) <= {first, second}
+        assert addresses[2] in addresses[:2]  # reused
+    finally:
+        monkeypatch.delenv(layout.POD_IP_RANGE_ENV)
+        podnet.write_conflist(state)
