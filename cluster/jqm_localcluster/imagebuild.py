@@ -36,6 +36,7 @@ class Image:
     ref: str  # as a pod names it: "jqm-node:latest" (containerd stores docker.io/library/jqm-node:latest)
     dockerfile: Path
     context_files: tuple[Path, ...]  # files or directories, copied to the build context under their names
+    on_python_base: bool = False  # FROM python:3.11-slim-bookworm: the base's recipe is an input too
 
     @property
     def short_name(self) -> str:
@@ -46,9 +47,16 @@ def project_images(root: Path = layout.REPO_ROOT) -> tuple[Image, ...]:
     """The project's own images: built from the repository root as their Dockerfiles say."""
     common = (root / "pyproject.toml", root / "README.md")
     return (
-        Image(layout.NODE_IMAGE, root / "node" / "Dockerfile", (*common, root / "node")),
-        Image(layout.OPERATOR_IMAGE, root / "operator" / "Dockerfile", (*common, root / "operator")),
+        Image(layout.NODE_IMAGE, root / "node" / "Dockerfile", (*common, root / "node"), on_python_base=True),
+        Image(
+            layout.OPERATOR_IMAGE, root / "operator" / "Dockerfile", (*common, root / "operator"), on_python_base=True
+        ),
     )
+
+
+def ingress_image(bins: layout.Binaries, root: Path = layout.REPO_ROOT) -> Image:
+    """Traefik, the ingress controller (the kind path loads it too)."""
+    return Image(layout.TRAEFIK_IMAGE, root / "cluster" / "images" / "traefik.Dockerfile", (bins.traefik,))
 
 
 def cluster_images(bins: layout.Binaries, root: Path = layout.REPO_ROOT) -> tuple[Image, ...]:
@@ -57,7 +65,7 @@ def cluster_images(bins: layout.Binaries, root: Path = layout.REPO_ROOT) -> tupl
     return (
         Image(layout.PAUSE_IMAGE, images / "pause.Dockerfile", (bins.pause,)),
         Image(layout.COREDNS_IMAGE, images / "coredns.Dockerfile", (bins.coredns,)),
-        Image(layout.TRAEFIK_IMAGE, images / "traefik.Dockerfile", (bins.traefik,)),
+        ingress_image(bins, root),
     )
 
 
@@ -97,8 +105,8 @@ def _context(image: Image, into: Path) -> None:
             shutil.copy2(item, target)
 
 
-def _run(argv: Sequence[str | Path], **kwargs: object) -> None:
-    subprocess.run([str(a) for a in argv], check=True, **kwargs)  # type: ignore[call-overload]
+def _run(argv: Sequence[str | Path], *, quiet: bool = False) -> None:
+    subprocess.run([str(a) for a in argv], check=True, stdout=subprocess.DEVNULL if quiet else None)
 
 
 def docker_engine() -> bool:
@@ -245,8 +253,7 @@ def make_base_rootfs(rootfs: Path) -> None:
     ``python`` and ``pip`` on PATH, pip allowed to install system-wide, no package caches, docs,
     locales or bytecode (about 127 MB)."""
     packages = ",".join(BASE_PACKAGES)
-    _run(["debootstrap", "--variant=minbase", f"--include={packages}", "bookworm", rootfs, debian_mirror()],
-         stdout=subprocess.DEVNULL)  # fmt: skip
+    _run(["debootstrap", "--variant=minbase", f"--include={packages}", "bookworm", rootfs, debian_mirror()], quiet=True)
     for part in BASE_CLEANUP:
         for item in (rootfs / part).glob("*"):
             if item.is_dir() and not item.is_symlink():
@@ -275,7 +282,7 @@ def build(images: Sequence[Image], builder: Docker | Buildah | None = None) -> d
     archives: dict[str, Path] = {}
     for image in images:
         builder = builder or engine()
-        key = inputs_key(image, builder.base_key if image.ref in (layout.NODE_IMAGE, layout.OPERATOR_IMAGE) else "")
+        key = inputs_key(image, builder.base_key if image.on_python_base else "")
         archive = archive_path(image, key)
         if not archive.exists():
             print(f"building {image.ref} ({key})", flush=True)

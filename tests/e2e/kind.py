@@ -45,7 +45,7 @@ def kind_cluster(workdir: Path) -> Iterator[Path]:
     kubeconfig = workdir / "kubeconfig"
     _run("kind", "create", "cluster", "--name", CLUSTER_NAME, "--kubeconfig", str(kubeconfig), "--wait", "180s")
     try:
-        images = [*imagebuild.project_images(), imagebuild.cluster_images(layout.Binaries.from_cache())[-1]]
+        images = [*imagebuild.project_images(), imagebuild.ingress_image(layout.Binaries.from_cache())]
         for archive in imagebuild.build(images).values():
             _run("kind", "load", "image-archive", str(archive), "--name", CLUSTER_NAME)
         _run("kubectl", "--kubeconfig", str(kubeconfig), "apply", "-f", "-", stdin=addons.render("traefik.yaml"))
