@@ -85,8 +85,14 @@ class Listener:
 
     target: tuple[str, int]
     server: asyncio.Server | None = None
+    # The event loop holds tasks weakly: a connection's task must not be collected while it waits.
+    active: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.active.add(task)
+            task.add_done_callback(self.active.discard)
         try:
             up_r, up_w = await asyncio.wait_for(asyncio.open_connection(*self.target), CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:

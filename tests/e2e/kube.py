@@ -151,14 +151,17 @@ class Kube:
 
     def wait_balanced_to_ready_pods(self, namespace: str, name: str, *, answers: int = 12) -> None:
         """Until ``answers`` health calls in a row through the load balancer come from ready pods only:
-        a pod that just started terminating leaves kube-proxy's rules a moment after it left the
-        EndpointSlice (a real cluster's propagation delay)."""
+        a new Service, a new ready pod or a pod that just started terminating reach kube-proxy's rules
+        a moment after the API says so (a real cluster's propagation delay)."""
 
         def converged() -> bool:
             ready = {pod.status.pod_ip for pod in self.ready_pods(namespace, name)}
             url = f"{self.service_url(namespace, name)}/ws/simple/localnode/health"
             for _ in range(answers):
-                answer = http("GET", url)
+                try:
+                    answer = http("GET", url)
+                except OSError:  # not programmed yet: the load balancer closed the connection
+                    return False
                 if answer.status != 200 or answer.text.rsplit(" ", 1)[-1] not in ready:
                     return False
             return True
