@@ -134,7 +134,8 @@ MakeCluster = Callable[..., tuple[str, str]]
 @pytest.fixture
 def make_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) -> Iterator[MakeCluster]:
     """``make_cluster(replicas=3, **spec)`` creates a JqmCluster in a fresh namespace, waits until it is
-    Available and returns ``(namespace, name)``; the namespace goes away after the test."""
+    Available and its load balancer answers from ready pods, and returns ``(namespace, name)``; the
+    namespace goes away after the test."""
     scopes: list[Any] = []
 
     def make(*, replicas: int = 3, name: str = "jqm", **spec: Any) -> tuple[str, str]:
@@ -144,6 +145,7 @@ def make_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) ->
         scopes.append(scope)
         kube.create_cluster(ns, cluster_body(name, node_image, replicas=replicas, **spec))
         kube.wait_available(ns, name, replicas=replicas)
+        kube.wait_balanced_to_ready_pods(ns, name)  # the new Service reaches kube-proxy a moment later
         return ns, name
 
     yield make

@@ -70,7 +70,6 @@ def test_node_restarted_near_the_id_limit_under_load(kube: Kube, make_cluster: M
         idLimit={"restartThresholdIds": THRESHOLD_IDS, "drainTimeoutSeconds": 120},
     )
     original = {pod.metadata.name for pod in kube.pods(ns, name)}
-    kube.wait_balanced_to_ready_pods(ns, name)  # the load starts once the new Service is programmed
     load = Load(kube.service_url(ns, name))
     threads = [threading.Thread(target=load.worker, daemon=True) for _ in range(WORKERS)]
     for thread in threads:
