@@ -24,17 +24,17 @@ lint: $(INSTALLED) ## ruff, import contracts, Dockerfile lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/hadolint node/Dockerfile operator/Dockerfile
+	$(BIN)/hadolint node/Dockerfile operator/Dockerfile cluster/images/*.Dockerfile
 
 unit: $(INSTALLED) ## fast tests, no processes or network
 	$(BIN)/pytest -m "not integration and not e2e"
 
 # integration and e2e run on the local cluster (mk/cluster.mk): started for the run, and stopped after
 # unless it was already up (make up). The operator's and the cluster's own tests use its API server.
-integration: $(INSTALLED) cluster-build ## real processes and HTTP: nodes on loopback, operator and kubelet on a real API server
+integration: $(INSTALLED) images ## real processes and HTTP: nodes on loopback, operator and cluster on a real API server
 	$(CLUSTER) run -- $(BIN)/pytest -m "integration and not e2e"
 
-e2e: $(INSTALLED) cluster-build ## end-to-end scenarios: operator chart and JqmClusters on the local cluster
+e2e: $(INSTALLED) images ## end-to-end scenarios: operator chart and JqmClusters on the local cluster
 	$(CLUSTER) run -- $(BIN)/pytest -m e2e tests/e2e tests/kubectl
 
 bench: $(INSTALLED) ## benchmarks; figures go to docs/PERFORMANCE.md by hand

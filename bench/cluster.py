@@ -1,5 +1,7 @@
-"""Issue 5 figures on the local cluster: ``kubectl apply`` of a 4-replica JqmCluster to Available, the
-operator's reaction time to a spec change, and the operator's resident memory.
+"""Figures on the local cluster: ``kubectl apply`` of a 4-replica JqmCluster to Available (real
+containers), the operator's reaction time to a spec change, the operator's resident memory, and the
+whole cluster's resident memory at rest (every process in its cgroups: control plane, containerd and
+its shims, kubelet, kube-proxy, load balancers, and every container).
 
 Needs the cluster up (``make up``; the operator chart installed). Each run uses a fresh namespace.
 """
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.servers import rss_bytes
-from jqm_localcluster import layout
+from jqm_localcluster import layout, procs
 
 KUBECONFIG = layout.StateDir.default().admin_kubeconfig
 KUBECTL = str(layout.Binaries.from_cache().kubectl)
@@ -58,9 +60,27 @@ def operator_rss_mib() -> float:
     raise RuntimeError("no operator process found: is the chart installed (make up)?")
 
 
+def cluster_rss_mib() -> tuple[float, int]:
+    """Summed VmRSS of every process in the local cluster's cgroup tree, and how many there are."""
+    root = procs.tracking_root()
+    if root is None:
+        raise RuntimeError("no cgroup tree to find the cluster's processes in")
+    pids: set[int] = set()
+    for listing in (root / procs.CGROUP_PARENT).rglob("cgroup.procs"):
+        pids.update(int(p) for p in listing.read_text().split())
+    total = 0
+    for pid in pids:
+        try:
+            total += rss_bytes(pid)
+        except (OSError, RuntimeError):
+            continue  # gone meanwhile, or a kernel thread
+    return total / 2**20, len(pids)
+
+
 def run() -> dict[str, float]:
     if not KUBECONFIG.exists():
         raise RuntimeError("the local cluster is not up: run make up first")
+    at_rest_mib, processes = cluster_rss_mib()
     namespace = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", namespace)
     body = {
@@ -85,4 +105,10 @@ def run() -> dict[str, float]:
         rss = operator_rss_mib()
     finally:
         kubectl("delete", "namespace", namespace, "--wait=false")
-    return {"apply_to_available_s": to_available, "spec_change_observed_s": reaction, "operator_rss_mib": rss}
+    return {
+        "apply_to_available_s": to_available,
+        "spec_change_observed_s": reaction,
+        "operator_rss_mib": rss,
+        "cluster_rss_mib": at_rest_mib,
+        "cluster_processes": processes,
+    }

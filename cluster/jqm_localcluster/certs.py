@@ -54,7 +54,7 @@ def _san(value: str) -> str:
 APISERVER_SANS = (
     "127.0.0.1",
     layout.FIRST_SERVICE_IP,
-    layout.BRIDGE_IP,
+    layout.NODE_IP,
     "localhost",
     "kubernetes",
     "kubernetes.default",
@@ -68,7 +68,8 @@ IDENTITIES = (
     Identity("controller-manager", "system:kube-controller-manager"),
     Identity("scheduler", "system:kube-scheduler"),
     Identity("kubelet", f"system:node:{layout.NODE_NAME}", orgs=("system:nodes",)),
-    Identity("kubelet-serving", f"system:node:{layout.NODE_NAME}", sans=(layout.BRIDGE_IP, layout.NODE_NAME)),
+    Identity("kubelet-serving", f"system:node:{layout.NODE_NAME}", sans=(layout.NODE_IP, layout.NODE_NAME)),
+    Identity("kube-proxy", "system:kube-proxy"),
     Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", orgs=("system:masters",), kubeconfig=False),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import ssl
@@ -28,7 +29,9 @@ class Ports:
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.apiserver}"
+        """The API server listens on the node address: pods reach it there through the `kubernetes`
+        Service (kube-proxy), the host's clients too."""
+        return f"https://{layout.NODE_IP}:{self.apiserver}"
 
 
 def _free_port() -> int:
@@ -38,12 +41,15 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+    """Free on loopback and on the node address (when the bridge exists: before `up`, it does not)."""
+    for host in ("127.0.0.1", layout.NODE_IP):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
+            try:
+                s.bind((host, port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    return False
     return True
 
 
@@ -89,11 +95,9 @@ def argv(component: str, bins: layout.Binaries, state: layout.StateDir, ports: P
         return [
             str(bins.kube_apiserver),
             f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
-            "--bind-address=127.0.0.1",
+            f"--bind-address={layout.NODE_IP}",
             f"--secure-port={ports.apiserver}",
-            # Pods reach the API server on the bridge address (the kubelet relays it to loopback),
-            # so that is what the `kubernetes` Service's endpoints advertise.
-            f"--advertise-address={layout.BRIDGE_IP}",
+            f"--advertise-address={layout.NODE_IP}",
             f"--cert-dir={state.root / 'apiserver-certs'}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}",
@@ -104,7 +108,7 @@ def argv(component: str, bins: layout.Binaries, state: layout.StateDir, ports: P
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
-            # `kubectl logs` reaches the process kubelet's log server on the node address.
+            # logs, exec and port-forward: the API server calls the kubelet on the node address.
             f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
             f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
             f"--kubelet-certificate-authority={pki / 'ca.crt'}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +13,48 @@ REPO_ROOT = CLUSTER_DIR.parent
 VERSIONS_FILE = CLUSTER_DIR / "versions.env"
 
 NODE_NAME = "jqm-local"
-BRIDGE = "jqmbr0"
+BRIDGE = "jqmcni0"  # made by the CNI bridge plugin (created earlier by `up`: the API server binds its address)
 POD_CIDR = "10.244.0.0/24"
-BRIDGE_IP = "10.244.0.1"
+NODE_IP = "10.244.0.1"  # the bridge's address: the node's InternalIP, the pods' gateway, the API server's
+CNI_NETWORK = "jqm-local"
+POD_IP_RANGE_ENV = "JQM_POD_IP_RANGE"  # "FIRST-LAST" within POD_CIDR: a small range forces pod IP reuse
+DEFAULT_POD_IP_RANGE = "10.244.0.2-10.244.0.254"
 CLUSTER_DOMAIN = "cluster.local"
 SERVICE_CIDR = "10.96.0.0/16"
 FIRST_SERVICE_IP = "10.96.0.1"
-LB_BASE_IP = "127.0.0.100"
+CLUSTER_DNS_IP = "10.96.0.10"
+LB_POOL_FIRST = "127.0.0.100"
+LB_POOL_SIZE = 100
+INGRESS_IP = "127.0.0.100"  # the ingress controller's Service asks for the first load-balancer address
+KUBELET_PORT = 10250
+RUNTIME_DIR = Path("/run/jqm-localcluster")  # sockets and containerd's runtime state (tmpfs)
+CONTAINERD_SOCKET = RUNTIME_DIR / "containerd.sock"
+SYSCTL_RECORD = RUNTIME_DIR.parent / "jqm-localcluster.sysctl.json"
+
+# Image references as pods name them; containerd stores them as docker.io/library/<name>.
+NODE_IMAGE = "jqm-node:latest"
+OPERATOR_IMAGE = "jqm-operator:latest"
+PYTHON_BASE_IMAGE = "docker.io/library/python:3.11-slim-bookworm"
+PAUSE_IMAGE = "jqm-local/pause:3.10.1"
+COREDNS_IMAGE = "jqm-local/coredns:v1.15.0"
+TRAEFIK_IMAGE = "jqm-local/traefik:v3.6.12"
+
+# What the process-kubelet generation of this cluster left on a machine (removed by `down` and `up`).
+LEGACY_BRIDGE = "jqmbr0"
+LEGACY_NETNS_PREFIX = "jqm-"
+
+
+def pod_ip_range() -> tuple[str, str]:
+    """The host-local IPAM range: ``$JQM_POD_IP_RANGE`` ("10.244.0.10-10.244.0.13") or the whole /24."""
+    first, _, last = os.environ.get(POD_IP_RANGE_ENV, DEFAULT_POD_IP_RANGE).partition("-")
+    net = ipaddress.ip_network(POD_CIDR)
+    for address in (first, last):
+        ip = ipaddress.ip_address(address.strip())
+        if ip not in net or str(ip) in (NODE_IP, str(net.network_address), str(net.broadcast_address)):
+            raise ValueError(f"{POD_IP_RANGE_ENV}: {address} is not a pod address of {POD_CIDR}")
+    if ipaddress.ip_address(first.strip()) > ipaddress.ip_address(last.strip()):
+        raise ValueError(f"{POD_IP_RANGE_ENV}: {first} comes after {last}")
+    return first.strip(), last.strip()
 
 
 def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
@@ -30,6 +66,19 @@ def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
             key, _, value = line.partition("=")
             versions[key.strip()] = value.strip()
     return versions
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` atomically (rename) unless it holds exactly that; True if written."""
+    try:
+        if path.read_text() == text:
+            return False
+    except OSError:
+        pass
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text)
+    partial.replace(path)
+    return True
 
 
 def cache_dir() -> Path:
@@ -45,7 +94,13 @@ class Binaries:
     kube_controller_manager: Path
     kube_scheduler: Path
     kubectl: Path
+    kubelet: Path
+    kube_proxy: Path
+    pause: Path
     helm: Path
+    crictl: Path
+    coredns: Path
+    traefik: Path
 
     @classmethod
     def from_cache(cls, root: Path | None = None, versions: dict[str, str] | None = None) -> Binaries:
@@ -58,7 +113,13 @@ class Binaries:
             kube_controller_manager=k8s / "kube-controller-manager",
             kube_scheduler=k8s / "kube-scheduler",
             kubectl=k8s / "kubectl",
+            kubelet=k8s / "kubelet",
+            kube_proxy=k8s / "kube-proxy",
+            pause=k8s / "pause",
             helm=root / f"helm-{v['HELM_VERSION']}" / "bin" / "helm",
+            crictl=root / f"crictl-{v['CRICTL_VERSION']}" / "bin" / "crictl",
+            coredns=root / f"coredns-{v['COREDNS_VERSION']}" / "bin" / "coredns",
+            traefik=root / f"traefik-{v['TRAEFIK_VERSION']}" / "bin" / "traefik",
         )
 
     def missing(self) -> list[Path]:
@@ -97,8 +158,28 @@ class StateDir:
         return self.root / "etcd"
 
     @property
-    def pods(self) -> Path:
-        return self.root / "pods"
+    def kubelet_root(self) -> Path:
+        """The kubelet's --root-dir (pod volumes: mounted while pods run)."""
+        return self.root / "kubelet"
+
+    @property
+    def containerd_root(self) -> Path:
+        """containerd's persistent root: content store and snapshots (the imported images)."""
+        return self.root / "containerd"
+
+    @property
+    def cni_conf(self) -> Path:
+        return self.root / "cni" / "net.d"
+
+    @property
+    def ipam_data(self) -> Path:
+        """host-local IPAM's allocations (one file per pod address)."""
+        return self.root / "cni" / "ipam"
+
+    @property
+    def config(self) -> Path:
+        """Generated configuration files (containerd, kubelet, kube-proxy, scheduler, addons)."""
+        return self.root / "config"
 
     @property
     def ports_file(self) -> Path:
@@ -113,5 +194,5 @@ class StateDir:
         return self.admin_kubeconfig if user == "admin" else self.root / f"{user}.kubeconfig"
 
     def ensure(self) -> None:
-        for d in (self.root, self.pki, self.logs, self.run, self.pods):
+        for d in (self.root, self.pki, self.logs, self.run, self.config, self.cni_conf):
             d.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 CGROUP_PARENT = "jqm-localcluster"
+CGROUP_FS = Path("/sys/fs/cgroup")
+# With cgroup v1 only, daemons are grouped in this hierarchy (any one would do: it is for killing).
+V1_TRACKING = "pids"
 
 
 def cgroup2_root() -> Path | None:
@@ -23,9 +26,29 @@ def cgroup2_root() -> Path | None:
     return None
 
 
-def cgroup_dir(group: str, *names: str) -> Path | None:
-    """The cgroup jqm-localcluster/<group>/<names...>, created if cgroup v2 is available; else None."""
+def v1_hierarchies() -> list[Path]:
+    """The mounted cgroup v1 hierarchies (cpu, memory, pids, name=systemd ...)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            parts = line.split()
+            if len(parts) > 2 and parts[2] == "cgroup":
+                found.append(Path(parts[1]))
+    return found
+
+
+def tracking_root() -> Path | None:
+    """Where daemons are grouped: the v2 tree, else the v1 pids hierarchy, else nowhere."""
     root = cgroup2_root()
+    if root is not None:
+        return root
+    pids = CGROUP_FS / V1_TRACKING
+    return pids if pids in v1_hierarchies() else None
+
+
+def cgroup_dir(group: str, *names: str) -> Path | None:
+    """The cgroup jqm-localcluster/<group>/<names...> in the tracking tree, created; None without one."""
+    root = tracking_root()
     if root is None:
         return None
     path = root.joinpath(CGROUP_PARENT, group, *names)
@@ -42,21 +65,59 @@ def join_cgroup(path: Path | None) -> None:
         (path / "cgroup.procs").write_text(str(os.getpid()))
 
 
+def _pids(path: Path) -> set[int]:
+    pids: set[int] = set()
+    for procs in path.rglob("cgroup.procs"):
+        with contextlib.suppress(OSError, ValueError):
+            pids.update(int(p) for p in procs.read_text().split())
+    return pids
+
+
 def kill_cgroup(path: Path | None) -> None:
     """SIGKILL every process in a cgroup tree, wait until it is empty, and remove the tree."""
     if path is None or not path.exists():
         return
-    with contextlib.suppress(OSError):
-        (path / "cgroup.kill").write_text("1")
+    if (path / "cgroup.kill").exists():
+        with contextlib.suppress(OSError):
+            (path / "cgroup.kill").write_text("1")
     for _ in range(100):
-        if "populated 0" in (path / "cgroup.events").read_text():
+        pids = _pids(path)
+        if not pids:
             break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.05)
+    remove_tree(path)
+
+
+def remove_tree(path: Path) -> None:
+    """rmdir a cgroup directory tree, deepest first (cgroup files go with their directory)."""
     for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         with contextlib.suppress(OSError):
             sub.rmdir()
     with contextlib.suppress(OSError):
         path.rmdir()
+
+
+def prepare_v1_parent(relative: str) -> None:
+    """Create ``relative`` (e.g. jqm-localcluster/c123/node) in every v1 hierarchy, with the cpuset
+    values copied from the parent (a new cpuset cgroup starts empty and refuses tasks)."""
+    for hierarchy in v1_hierarchies():
+        path = hierarchy
+        for part in Path(relative).parts:
+            parent, path = path, path / part
+            path.mkdir(exist_ok=True)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if (path / name).exists() and not (path / name).read_text().strip():
+                    (path / name).write_text((parent / name).read_text())
+
+
+def remove_everywhere(relative: str) -> None:
+    """Kill what is left in ``relative`` in every hierarchy (v1 and v2) and remove it."""
+    roots = [*v1_hierarchies(), *filter(None, [cgroup2_root()])]
+    for root in roots:
+        kill_cgroup(root / relative)
 
 
 def _start_time(pid: int) -> str | None:

@@ -1,48 +1,58 @@
-from jqm_localcluster import clusterip, lb
+import asyncio
+import socket
+
+from jqm_localcluster import lb
 
 
-def slice_(endpoints: list[dict], ports: list[dict] | None = None, family: str = "IPv4") -> dict:
-    return {"addressType": family, "ports": ports or [{"name": "http", "port": 1789}], "endpoints": endpoints}
+def test_allocate_ip_requested_then_current_then_lowest_free() -> None:
+    assert lb.allocate_ip(None, None, set()) == "127.0.0.100"
+    assert lb.allocate_ip("127.0.0.150", "127.0.0.105", set()) == "127.0.0.150"
+    assert lb.allocate_ip(None, "127.0.0.105", {"127.0.0.100"}) == "127.0.0.105"
+    assert lb.allocate_ip("127.0.0.100", "127.0.0.100", {"127.0.0.100"}) == "127.0.0.101"
+    assert lb.allocate_ip("192.0.2.1", "127.0.0.1", set()) == "127.0.0.100"  # not in the pool
 
 
-def ep(ip: str, **conditions: bool) -> dict:
-    return {"addresses": [ip], "conditions": conditions}
+def test_only_load_balancer_services_without_a_class_are_ours() -> None:
+    def svc(**spec: object) -> dict:
+        return {"spec": {"clusterIP": "10.96.0.9", **spec}}
+
+    assert lb.is_ours(svc(type="LoadBalancer"))
+    assert not lb.is_ours(svc(type="LoadBalancer", loadBalancerClass="example.com/other"))
+    assert not lb.is_ours(svc(type="ClusterIP"))
+    assert lb.tcp_ports(svc(ports=[{"port": 80}, {"port": 53, "protocol": "UDP"}, {"port": 8443}])) == [80, 8443]
 
 
-def test_ready_backends_select_ready_non_terminating_by_port_name() -> None:
-    slices = [
-        slice_([ep("10.244.0.2", ready=True), ep("10.244.0.3", ready=False), ep("10.244.0.4")]),
-        slice_([ep("10.244.0.5", ready=True, terminating=True), ep("10.244.0.6", ready=True)]),
-        slice_([ep("10.244.0.7", ready=True)], ports=[{"name": "metrics", "port": 9000}]),
-        slice_([ep("fd00::1", ready=True)], family="IPv6"),
-    ]
-    assert lb.ready_backends(slices, "http") == [("10.244.0.2", 1789), ("10.244.0.4", 1789), ("10.244.0.6", 1789)]
-    assert lb.ready_backends(slices, "metrics") == [("10.244.0.7", 9000)]
-    assert lb.ready_backends([slice_([ep("10.244.0.8")], ports=[{"port": 80}])], None) == [("10.244.0.8", 80)]
+async def test_a_connection_is_forwarded_once_and_closed_when_the_target_refuses() -> None:
+    """No retry: with nothing listening at the target, the client's connection is closed at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]  # nothing listens here once the socket is closed
+    listener = lb.Listener(("127.0.0.1", dead_port))
+    server = await asyncio.start_server(listener.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.0\r\n\r\n")
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+    finally:
+        server.close()
 
 
-def test_round_robin_per_pick_and_empty() -> None:
-    rr = lb.RoundRobin()
-    assert rr.pick() is None
-    rr.backends = [("a", 1), ("b", 1), ("c", 1)]
-    assert [rr.pick() for _ in range(4)] == [("a", 1), ("b", 1), ("c", 1), ("a", 1)]
+async def test_bytes_flow_both_ways_to_the_target() -> None:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
 
-
-def test_allocate_ip_keeps_current_address_when_free() -> None:
-    assert lb.allocate_ip(None, set()) == "127.0.0.100"
-    assert lb.allocate_ip("127.0.0.105", {"127.0.0.100"}) == "127.0.0.105"
-    assert lb.allocate_ip("127.0.0.100", {"127.0.0.100"}) == "127.0.0.101"
-    assert lb.allocate_ip("192.0.2.1", set()) == "127.0.0.100"  # not one of ours
-
-
-def test_cluster_ip_listeners_for_every_tcp_port_of_non_headless_services() -> None:
-    services = {
-        "ns/web": {
-            "spec": {"clusterIP": "10.96.0.9", "ports": [{"name": "http", "port": 80}, {"port": 53, "protocol": "UDP"}]}
-        },
-        "ns/peers": {"spec": {"clusterIP": "None", "ports": [{"port": 1789}]}},
-        "ns/ext": {"spec": {"type": "ExternalName", "externalName": "example.org"}},
-    }
-    slices = {"ns/web": [slice_([ep("10.244.0.2", ready=True)], ports=[{"name": "http", "port": 8080}])]}
-    got = clusterip.wanted_listeners(services, lambda key: slices.get(key, []))
-    assert got == {("10.96.0.9", 80): [("10.244.0.2", 8080)]}
+    target = await asyncio.start_server(echo, "127.0.0.1", 0)
+    listener = lb.Listener(("127.0.0.1", target.sockets[0].getsockname()[1]))
+    server = await asyncio.start_server(listener.handle, "127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        writer.write(b"hello\n")
+        assert await asyncio.wait_for(reader.read(), 10) == b"HELLO\n"
+        writer.close()
+    finally:
+        server.close()
+        target.close()

@@ -1,5 +1,5 @@
-"""The local cluster for real: control plane, process kubelet, DNS and load balancers. Requests go to
-loopback and to the pods' own addresses on the bridge only."""
+"""The local cluster for real: control plane, kubelet on containerd, kube-proxy, CoreDNS and the load
+balancers. Requests go to loopback, the node address and the pods' own addresses on the bridge only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from jqm_localcluster import controlplane, layout
+from jqm_localcluster import controlplane, layout, podnet
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +36,10 @@ def http_get(url: str) -> str:
         return resp.read().decode()
 
 
-def busybox_pod(name: str, script: str, **spec: Any) -> dict:
-    container = {"name": "main", "image": "busybox", "command": ["sh", "-c", script]}
+def python_pod(name: str, script: str, **spec: Any) -> dict:
+    """A pod running ``sh -c script`` in the node image (it has Python; nothing can be pulled here)."""
+    container = {"name": "main", "image": layout.NODE_IMAGE, "imagePullPolicy": "Never"}
+    container["command"] = ["sh", "-c", script]
     container.update(spec.pop("container", {}))
     return {"metadata": {"name": name, "labels": spec.pop("labels", {})}, "spec": {"containers": [container], **spec}}
 
@@ -65,8 +67,13 @@ def test_node_is_ready_with_a_lease(api_client: client.ApiClient, core: client.C
     node = core.read_node(layout.NODE_NAME)
     assert {c.type: c.status for c in node.status.conditions}["Ready"] == "True"
     assert not node.spec.taints
-    lease = client.CoordinationV1Api(api_client).read_namespaced_lease(layout.NODE_NAME, "kube-node-lease")
-    assert lease.spec.holder_identity == layout.NODE_NAME
+    leases = client.CoordinationV1Api(api_client)
+
+    def lease() -> client.V1Lease | None:  # the kubelet creates it within seconds of registering
+        found = leases.list_namespaced_lease("kube-node-lease", field_selector=f"metadata.name={layout.NODE_NAME}")
+        return found.items[0] if found.items else None
+
+    assert wait_for("the node's lease", lease, timeout=60).spec.holder_identity == layout.NODE_NAME
 
 
 def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1Api, namespace: str) -> None:
@@ -79,7 +86,7 @@ def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1
         " && cat /var/run/secrets/kubernetes.io/serviceaccount/namespace > ns"
         " && exec python3 -m http.server 8080"
     )
-    pod = busybox_pod(
+    pod = python_pod(
         "web",
         script,
         container={
@@ -103,20 +110,20 @@ def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1
     ip = ready.status.pod_ip
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(layout.POD_CIDR)
     assert [a.ip for a in ready.status.pod_ips] == [ip]
-    assert ready.status.host_ip == layout.BRIDGE_IP
+    assert ready.status.host_ip == layout.NODE_IP
     assert ready.status.phase == "Running"
     assert {c.type for c in ready.status.conditions} >= {"PodScheduled", "Initialized", "ContainersReady", "Ready"}
     (status,) = ready.status.container_statuses
     assert status.ready and status.started and status.restart_count == 0 and status.state.running
     files = {f: http_get(f"http://{ip}:8080/{f}").strip() for f in ("greeting", "pw", "ip", "hostname", "ns")}
     assert files == {"greeting": "hello", "pw": "s3cret", "ip": ip, "hostname": "web", "ns": namespace}
-    assert "starting web" in core.read_namespaced_pod_log("web", namespace)  # API server -> kubelet log server
+    assert "starting web" in core.read_namespaced_pod_log("web", namespace)  # API server -> kubelet -> CRI
 
 
 def test_endpoint_slices_dns_and_load_balancer(
     api_client: client.ApiClient, core: client.CoreV1Api, namespace: str
 ) -> None:
-    template = busybox_pod(
+    template = python_pod(
         "",
         "hostname > /tmp/index.html && cd /tmp && exec python3 -m http.server 8080",
         labels={"app": "web"},
@@ -147,17 +154,27 @@ def test_endpoint_slices_dns_and_load_balancer(
     )
     lb_ip = ingress[0].ip
     assert ipaddress.ip_address(lb_ip).is_loopback
-    seen = [http_get(f"http://{lb_ip}:8080/").strip() for _ in range(4)]
-    assert len(set(seen)) == 2 and seen[0] == seen[2] and seen[1] == seen[3]  # round-robin per connection
+    seen: set[str] = set()
+
+    def both_pods_answer() -> bool:
+        """Eventually: kube-proxy programs a new Service within a second or so; until then the load
+        balancer's connection to the cluster IP fails and it closes the client's."""
+        try:
+            seen.add(http_get(f"http://{lb_ip}:8080/").strip())  # a new connection each time: kube-proxy picks
+        except OSError:
+            return False
+        return len(seen) == 2
+
+    wait_for("answers from both pods through the load balancer", both_pods_answer, timeout=30)
 
     cluster_ip = core.read_namespaced_service("web", namespace).spec.cluster_ip
-    assert http_get(f"http://{cluster_ip}:8080/").strip() in seen  # the host holds the cluster IPs
+    assert http_get(f"http://{cluster_ip}:8080/").strip() in seen  # kube-proxy serves the host too
 
     script = (
         "import socket, urllib.request; print(socket.gethostbyname('web'));"
         " print(urllib.request.urlopen('http://web:8080/', timeout=5).read().decode().strip())"
     )
-    client_pod = busybox_pod("client", f'exec python3 -c "{script}"', restartPolicy="Never")
+    client_pod = python_pod("client", f'exec python3 -c "{script}"', restartPolicy="Never")
     core.create_namespaced_pod(namespace, client_pod)
     wait_for("client done", lambda: pod_phase(core, namespace, "client", "Succeeded"))
     resolved, answer = core.read_namespaced_pod_log("client", namespace).split()
@@ -165,13 +182,78 @@ def test_endpoint_slices_dns_and_load_balancer(
     assert answer in seen  # pod -> cluster IP -> a ready endpoint
 
 
+def test_headless_service_publishing_not_ready_addresses_resolves_to_every_pod(
+    api_client: client.ApiClient, core: client.CoreV1Api, namespace: str
+) -> None:
+    """As the node's peer discovery needs: every pod, ready or not, is an A record of the headless name."""
+    template = python_pod(
+        "",
+        "exec sleep 3600",
+        labels={"app": "peers"},
+        container={"readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1}},
+        terminationGracePeriodSeconds=1,
+    )
+    del template["metadata"]["name"]
+    deployment = {
+        "metadata": {"name": "peers"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "peers"}}, "template": template},
+    }
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, deployment)
+    service = {
+        "metadata": {"name": "peers"},
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": {"app": "peers"},
+                 "ports": [{"port": 1789}]},
+    }  # fmt: skip
+    core.create_namespaced_service(namespace, service)
+
+    def running_ips() -> list[str]:
+        pods = core.list_namespaced_pod(namespace, label_selector="app=peers").items
+        ips = sorted(p.status.pod_ip for p in pods if p.status.phase == "Running" and p.status.pod_ip)
+        return ips if len(ips) == 2 else []
+
+    ips = wait_for("two running (never ready) pods", running_ips)
+    script = (
+        "import socket, time\n"
+        "for _ in range(60):\n"
+        "    found = sorted({a[4][0] for a in socket.getaddrinfo('peers', 1789, socket.AF_INET)})\n"
+        "    if len(found) == 2: break\n"
+        "    time.sleep(1)\n"
+        "print(' '.join(found))\n"
+    )
+    resolver = python_pod("resolver", f'exec python3 -c "{script}"', restartPolicy="Never")
+    core.create_namespaced_pod(namespace, resolver)
+    wait_for("resolver done", lambda: pod_phase(core, namespace, "resolver", "Succeeded"))
+    assert core.read_namespaced_pod_log("resolver", namespace).split() == ips
+
+
+def test_pod_reaches_the_api_server_with_its_service_account_token(core: client.CoreV1Api, namespace: str) -> None:
+    """kubernetes.default through kube-proxy, the mounted CA and token: the API server knows who calls."""
+    script = (
+        "import json, ssl, urllib.request, urllib.error\n"
+        "sa = '/var/run/secrets/kubernetes.io/serviceaccount'\n"
+        "ctx = ssl.create_default_context(cafile=sa + '/ca.crt')\n"
+        "token = open(sa + '/token').read()\n"
+        "req = urllib.request.Request('https://kubernetes.default.svc/api/v1/namespaces/kube-system/secrets',"
+        " headers={'Authorization': 'Bearer ' + token})\n"
+        "try:\n"
+        "    urllib.request.urlopen(req, context=ctx, timeout=10)\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    print(e.code, json.load(e)['message'])\n"
+    )
+    caller = python_pod("caller", f'exec python3 -c "{script}"', restartPolicy="Never")
+    core.create_namespaced_pod(namespace, caller)
+    wait_for("caller done", lambda: pod_phase(core, namespace, "caller", "Succeeded"))
+    answer = core.read_namespaced_pod_log("caller", namespace)
+    assert answer.startswith("403 ") and f"system:serviceaccount:{namespace}:default" in answer, answer
+
+
 def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str) -> None:
-    core.create_namespaced_pod(namespace, busybox_pod("fails", "exit 3", restartPolicy="Never"))
+    core.create_namespaced_pod(namespace, python_pod("fails", "exit 3", restartPolicy="Never"))
     failed = wait_for("pod Failed", lambda: pod_phase(core, namespace, "fails", "Failed"))
     assert failed.status.container_statuses[0].state.terminated.exit_code == 3
 
     once = "test -f /data/ran && exit 0; touch /data/ran; exit 1"
-    pod = busybox_pod(
+    pod = python_pod(
         "retries",
         once,
         restartPolicy="OnFailure",
@@ -181,15 +263,16 @@ def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str)
     core.create_namespaced_pod(namespace, pod)
     done = wait_for("pod Succeeded after one restart", lambda: pod_phase(core, namespace, "retries", "Succeeded"))
     status = done.status.container_statuses[0]
-    assert status.restart_count == 1
-    assert status.last_state.terminated.exit_code == 1
+    assert status.restart_count == 1  # exit 1, restarted once, then exit 0
+    assert status.state.terminated.exit_code == 0
 
 
 def test_graceful_deletion_signals_then_removes_everything(
     core: client.CoreV1Api, namespace: str, tmp_path: Path
 ) -> None:
+    tmp_path.chmod(0o777)  # the image's user (10001) writes there
     script = "trap 'echo term > /out/signal; exit 0' TERM; while true; do sleep 0.2; done"
-    pod = busybox_pod(
+    pod = python_pod(
         "sleeper",
         script,
         terminationGracePeriodSeconds=10,
@@ -210,5 +293,35 @@ def test_graceful_deletion_signals_then_removes_everything(
     wait_for("pod object deleted by the kubelet", gone)
     assert (tmp_path / "signal").read_text().strip() == "term"
     uid = created.metadata.uid
-    assert not Path("/run/netns", f"jqm-{uid[:13]}").exists()
-    assert not list(layout.StateDir.default().pods.glob(f"*_{uid}"))
+    pod_dir = layout.StateDir.default().kubelet_root / "pods" / uid
+    wait_for("the kubelet to remove the pod's directory (volumes unmounted)", lambda: not pod_dir.exists())
+
+
+def test_a_narrow_pod_ip_range_makes_addresses_come_back(
+    core: client.CoreV1Api, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``JQM_POD_IP_RANGE`` (applied by ``up``, here by the same call) narrows host-local's range:
+    with two addresses, the third pod started one after the other gets the first one's again."""
+    used = {p.status.pod_ip for p in core.list_pod_for_all_namespaces().items if p.status.pod_ip}
+    free = [f"10.244.0.{n}" for n in range(2, 254) if f"10.244.0.{n}" not in used and f"10.244.0.{n + 1}" not in used]
+    first = free[-1]
+    second = str(ipaddress.ip_address(first) + 1)
+    state = layout.StateDir.default()
+    monkeypatch.setenv(layout.POD_IP_RANGE_ENV, f"{first}-{second}")
+    podnet.write_conflist(state)
+    try:
+        addresses = []
+        for n in range(3):
+            core.create_namespaced_pod(namespace, python_pod(f"p{n}", "exit 0", restartPolicy="Never"))
+            done = wait_for(f"pod p{n} done", lambda n=n: pod_phase(core, namespace, f"p{n}", "Succeeded"))
+            addresses.append(done.status.pod_ip)
+            core.delete_namespaced_pod(f"p{n}", namespace, grace_period_seconds=0)
+            wait_for(
+                f"pod p{n} gone",
+                lambda n=n: not core.list_namespaced_pod(namespace, field_selector=f"metadata.name=p{n}").items,
+            )
+        assert set(addresses) <= {first, second}
+        assert addresses[2] in addresses[:2]  # reused
+    finally:
+        monkeypatch.delenv(layout.POD_IP_RANGE_ENV)
+        podnet.write_conflist(state)

@@ -2,8 +2,9 @@
 
 `--kubeconfig PATH` (or $KUBECONFIG) tests that cluster; without either, `--cluster=local` (default)
 starts the local cluster (cluster/jqm_localcluster) for the session and stops it after it if the
-session started it, and `--cluster=kind` creates a kind cluster (Docker) with both images built.
-The operator chart is installed (or upgraded) in every case, with a short ID-limit check period.
+session started it, and `--cluster=kind` creates a kind cluster (Docker) and loads the images of
+`make images` into it, with the local cluster's ingress controller. The operator chart is installed
+(or upgraded) in every case from the image `make images` built, with a short ID-limit check period.
 """
 
 from __future__ import annotations
@@ -73,10 +74,16 @@ def _tool(name: str) -> str:
 def kube(kubeconfig: Path, cluster_mode: str) -> Iterator[Kube]:
     """The cluster, with the operator chart installed from this checkout."""
     values = [arg for value in CHART_VALUES for arg in ("--set", value)]
-    if cluster_mode == "kind":
-        repository, tag = kind.OPERATOR_IMAGE.split(":")
-        values += ["--set", f"image.repository={repository}", "--set", f"image.tag={tag}"]
-        values += ["--set", "image.pullPolicy=Never"]
+    # The operator image `make images` built (and loaded into kind, on the kind path).
+    repository, tag = layout.OPERATOR_IMAGE.split(":")
+    values += [
+        "--set",
+        f"image.repository={repository}",
+        "--set",
+        f"image.tag={tag}",
+        "--set",
+        "image.pullPolicy=Never",
+    ]
     subprocess.run(
         [_tool("helm"), "upgrade", "--install", RELEASE, str(REPO / "charts/jqm-operator"),
          "--kubeconfig", str(kubeconfig), "--namespace", OPERATOR_NAMESPACE, "--create-namespace",
@@ -89,8 +96,8 @@ def kube(kubeconfig: Path, cluster_mode: str) -> Iterator[Kube]:
 
 
 @pytest.fixture(scope="session")
-def node_image(cluster_mode: str) -> str:
-    return kind.NODE_IMAGE if cluster_mode == "kind" else "jqm-node:latest"
+def node_image() -> str:
+    return layout.NODE_IMAGE
 
 
 _namespaces = itertools.count(1)
@@ -127,7 +134,8 @@ MakeCluster = Callable[..., tuple[str, str]]
 @pytest.fixture
 def make_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) -> Iterator[MakeCluster]:
     """``make_cluster(replicas=3, **spec)`` creates a JqmCluster in a fresh namespace, waits until it is
-    Available and returns ``(namespace, name)``; the namespace goes away after the test."""
+    Available and its load balancer answers from ready pods, and returns ``(namespace, name)``; the
+    namespace goes away after the test."""
     scopes: list[Any] = []
 
     def make(*, replicas: int = 3, name: str = "jqm", **spec: Any) -> tuple[str, str]:
@@ -137,6 +145,7 @@ def make_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) ->
         scopes.append(scope)
         kube.create_cluster(ns, cluster_body(name, node_image, replicas=replicas, **spec))
         kube.wait_available(ns, name, replicas=replicas)
+        kube.wait_balanced_to_ready_pods(ns, name)  # the new Service reaches kube-proxy a moment later
         return ns, name
 
     yield make

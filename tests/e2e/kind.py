@@ -1,8 +1,9 @@
 """The kind path of the end-to-end suite (``--cluster=kind``): for machines with Docker.
 
-Creates a kind cluster, builds both images from their Dockerfiles, loads them into the cluster and
-installs the chart. Services are reached through their node port on the kind node's address, where
-kube-proxy balances connections as a cloud load balancer would.
+Creates a kind cluster, loads the archives of ``make images`` into it (the same images the local
+cluster runs, built by Docker there), installs the local cluster's ingress controller (Traefik from
+cluster/addons) and the chart. Services are reached through their node port on the kind node's
+address, where kube-proxy balances connections as a cloud load balancer would.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from jqm_localcluster import addons, imagebuild, layout
+
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_NAME = "jqm-e2e"
-NODE_IMAGE = "jqm-node:e2e"
-OPERATOR_IMAGE = "jqm-operator:e2e"
 RELEASE, NAMESPACE = "jqm-operator", "jqm-system"
 
 
@@ -31,20 +32,26 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def _run(*command: str, timeout: float = 900) -> str:
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=timeout, cwd=REPO).stdout
+def _run(*command: str, timeout: float = 900, stdin: str | None = None) -> str:
+    return subprocess.run(
+        command, input=stdin, check=True, capture_output=True, text=True, timeout=timeout, cwd=REPO
+    ).stdout
 
 
 @contextlib.contextmanager
 def kind_cluster(workdir: Path) -> Iterator[Path]:
-    """A kind cluster with both images loaded and the operator chart installed; deleted afterwards."""
+    """A kind cluster with the images of ``make images`` loaded, Traefik and the operator chart
+    installed; deleted afterwards."""
     kubeconfig = workdir / "kubeconfig"
     _run("kind", "create", "cluster", "--name", CLUSTER_NAME, "--kubeconfig", str(kubeconfig), "--wait", "180s")
     try:
-        _run("docker", "build", "-f", "node/Dockerfile", "-t", NODE_IMAGE, ".")
-        _run("docker", "build", "-f", "operator/Dockerfile", "-t", OPERATOR_IMAGE, ".")
-        _run("kind", "load", "docker-image", NODE_IMAGE, OPERATOR_IMAGE, "--name", CLUSTER_NAME)
-        repository, tag = OPERATOR_IMAGE.split(":")
+        images = [*imagebuild.project_images(), imagebuild.ingress_image(layout.Binaries.from_cache())]
+        for archive in imagebuild.build(images).values():
+            _run("kind", "load", "image-archive", str(archive), "--name", CLUSTER_NAME)
+        _run("kubectl", "--kubeconfig", str(kubeconfig), "apply", "-f", "-", stdin=addons.render("traefik.yaml"))
+        _run("kubectl", "--kubeconfig", str(kubeconfig), "-n", "jqm-ingress", "wait", "--for=condition=Available",
+             "--timeout=180s", "deployment/traefik")  # fmt: skip
+        repository, tag = layout.OPERATOR_IMAGE.split(":")
         _run(
             "helm", "upgrade", "--install", RELEASE, "charts/jqm-operator", "--kubeconfig", str(kubeconfig),
             "--namespace", NAMESPACE, "--create-namespace", "--wait", "--timeout", "300s",
@@ -56,7 +63,8 @@ def kind_cluster(workdir: Path) -> Iterator[Path]:
 
 
 def service_url(kubeconfig: Path, namespace: str, name: str) -> str:
-    """``http://<kind node address>:<node port>`` of a Service of type LoadBalancer or NodePort."""
+    """``http://<kind node address>:<node port>`` of a Service of type LoadBalancer or NodePort (the
+    ingress controller's too)."""
     service = json.loads(
         _run("kubectl", "--kubeconfig", str(kubeconfig), "get", "service", "-n", namespace, name, "-o", "json")
     )

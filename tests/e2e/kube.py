@@ -18,6 +18,7 @@ from kubernetes import client, config
 
 GROUP, VERSION, PLURAL = "jqm.enioka-community.io", "v1alpha1", "jqmclusters"
 NODE_PORT = 1789
+INGRESS_NAMESPACE, INGRESS_SERVICE = "jqm-ingress", "traefik"
 T = TypeVar("T")
 
 
@@ -147,6 +148,29 @@ class Kube:
             return f"http://{ingress[0].ip}:{service.spec.ports[0].port}" if ingress else None
 
         return wait_for(f"a load-balancer address for Service {namespace}/{name}", address, timeout=60)
+
+    def wait_balanced_to_ready_pods(self, namespace: str, name: str, *, answers: int = 12) -> None:
+        """Until ``answers`` health calls in a row through the load balancer come from ready pods only:
+        a new Service, a new ready pod or a pod that just started terminating reach kube-proxy's rules
+        a moment after the API says so (a real cluster's propagation delay)."""
+
+        def converged() -> bool:
+            ready = {pod.status.pod_ip for pod in self.ready_pods(namespace, name)}
+            url = f"{self.service_url(namespace, name)}/ws/simple/localnode/health"
+            for _ in range(answers):
+                try:
+                    answer = http("GET", url)
+                except OSError:  # not programmed yet: the load balancer closed the connection
+                    return False
+                if answer.status != 200 or answer.text.rsplit(" ", 1)[-1] not in ready:
+                    return False
+            return True
+
+        wait_for(f"the load balancer of {namespace}/{name} to reach ready pods only", converged, timeout=60)
+
+    def ingress_url(self) -> str:
+        """Where the cluster's ingress controller (Traefik, from cluster/addons) answers on port 80."""
+        return self.service_url(INGRESS_NAMESPACE, INGRESS_SERVICE)
 
     def pod_url(self, pod: client.V1Pod) -> str:
         """A URL that reaches one node pod directly (its IP locally, a port-forward on kind)."""

@@ -60,7 +60,7 @@ class Load:
 
     def _fail(self, message: str) -> None:
         with self.lock:
-            self.failures.append(message)
+            self.failures.append(f"{time.strftime('%H:%M:%S')} {message}")
 
 
 def test_node_restarted_near_the_id_limit_under_load(kube: Kube, make_cluster: MakeCluster) -> None:

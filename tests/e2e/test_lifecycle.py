@@ -37,6 +37,7 @@ def test_spec_change_rolls_out(kube: Kube, make_cluster: MakeCluster) -> None:
 
     wait_for("every pod replaced after the job definition changed", rolled, timeout=180)
     kube.wait_available(ns, name, replicas=2)
+    kube.wait_balanced_to_ready_pods(ns, name)
     lb = kube.service_url(ns, name)
     job_id = int(http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"}).text)
     wait_for("the job", lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}").text == "ENDED")
@@ -100,5 +101,6 @@ def test_operator_killed_mid_reconcile_converges(kube: Kube, make_cluster: MakeC
         kube.core.delete_namespaced_pod(pod.metadata.name, "jqm-system", grace_period_seconds=0)
     cluster = kube.wait_available(ns, name, replicas=3, timeout=240)
     assert cluster["status"]["observedGeneration"] == cluster["metadata"]["generation"]
+    kube.wait_balanced_to_ready_pods(ns, name)
     lb = kube.service_url(ns, name)
     assert http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "Sleep"}).status == 400  # removed

@@ -1,1 +1,0 @@
-"""The process kubelet: runs the pods bound to one Node as local processes in their own namespaces."""
