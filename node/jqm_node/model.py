@@ -117,6 +117,14 @@ class JobInstance:
         self.messages.append(text)
 
 
+@dataclass(slots=True, eq=False)
+class HeldJob(JobInstance):
+    """A finished job of another node, whose history this node holds since that node left (handover)."""
+
+    origin_node: str = ""
+    """The name of the node the job ran on (``nodeName``)."""
+
+
 @dataclass(slots=True)
 class JobRequest:
     """What a client asks to enqueue (upstream JobRequest, minus schedules)."""
