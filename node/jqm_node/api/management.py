@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from jqm_node.api import durability
 from jqm_node.engine import Engine
 from jqm_node.model import FINAL_STATES, WAITING_STATES, State
 from jqm_node.node import NODE_KEY
@@ -31,14 +32,15 @@ def node_status(engine: Engine) -> dict[str, Any]:
 
 
 async def status(request: web.Request) -> web.Response:
-    return web.json_response(node_status(request.app[NODE_KEY].engine))
+    node = request.app[NODE_KEY]
+    return web.json_response({**node_status(node.engine), **durability.status(node)})
 
 
 async def drain(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
     engine = node.engine
     engine.drain(accept_seconds=node.settings.drain_accept_seconds)
-    return web.json_response(node_status(engine), status=202)
+    return web.json_response({**node_status(engine), **durability.status(node)}, status=202)
 
 
 def _label(value: str) -> str:
@@ -79,7 +81,9 @@ def render_metrics(engine: Engine) -> str:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=render_metrics(request.app[NODE_KEY].engine), content_type="text/plain")
+    node = request.app[NODE_KEY]
+    text = render_metrics(node.engine) + "\n".join(durability.metrics(node)) + "\n"
+    return web.Response(text=text, content_type="text/plain")
 
 
 def routes() -> list[web.RouteDef]:

@@ -147,6 +147,10 @@ def _list(name: str) -> dict[str, Any]:
 _ERRORS = {
     "400": {"description": "the caller is at fault", "content": _content(_ref("ErrorDto"), *_OBJ)},
     "404": {"description": "no such object", "content": _content(_ref("ErrorDto"), *_OBJ)},
+    "410": {
+        "description": "the object's node left the cluster and its history expired or was never handed over",
+        "content": _content(_ref("ErrorDto"), *_OBJ),
+    },
 }
 _PATH_SCHEMAS = {
     "id": _ID,
@@ -247,6 +251,13 @@ OPERATIONS: list[Operation] = [
     ("get", "/node/status", "node status (IDs, draining, counts)", None, _returns(_ref("NodeStatus"), _JSON)),
     ("post", "/node/drain", "stop taking new jobs", None, _returns(_ref("NodeStatus"), _JSON, status="202")),
     ("get", "/metrics", "Prometheus metrics", None, _returns({"type": "string"}, _TEXT)),
+    ("post", "/peer/handover", "node-to-node: the finished history of a member that leaves (NDJSON)",
+     {"required": True, "description": "NDJSON (application/x-ndjson): a header line, then one line per job",
+      "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+     _returns({"type": "object"}, _JSON) | {
+         code: {"description": text, "content": _content(_ref("ErrorDto"), *_OBJ)}
+         for code, text in (("403", "not called by a node of the cluster"), ("503", "this node is leaving too"))
+     }),
 ]  # fmt: skip
 
 _QUERY_PARAMS = {

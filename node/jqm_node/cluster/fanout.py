@@ -19,12 +19,16 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from jqm_node.cluster.custody import OwnerResolver
 from jqm_node.cluster.forwarding import FORWARDED_BY, Forwarder
-from jqm_node.ids import ID_CEILING, ip_from_id
+from jqm_node.errors import GoneError, UnavailableError
+from jqm_node.ids import ID_CEILING
 
 log = logging.getLogger(__name__)
 
 PARTIAL_HEADER = "X-Jqm-Partial-Results"
+PARTIAL_LISTED = 16
+"""At most this many addresses in the header (then ``+N more``), so that it stays small."""
 
 
 @dataclass(slots=True)
@@ -35,7 +39,9 @@ class PeerAnswers:
 
     def flag(self, response: web.StreamResponse) -> web.StreamResponse:
         if self.failed:
-            response.headers[PARTIAL_HEADER] = ",".join(self.failed)
+            listed = self.failed[:PARTIAL_LISTED]
+            more = len(self.failed) - len(listed)
+            response.headers[PARTIAL_HEADER] = ",".join(listed) + (f",+{more} more" if more else "")
         return response
 
 
@@ -52,7 +58,7 @@ async def call_peers(
         return result
 
     async def one(peer: str, body: Any | None) -> None:
-        headers = {FORWARDED_BY: forwarder.policy.self_ip, "Accept": "application/json"}
+        headers = {FORWARDED_BY: forwarder.self_ip, "Accept": "application/json"}
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -79,16 +85,20 @@ async def call_peers(
     return result
 
 
-def split_by_owner(ids: Iterable[int], *, self_ip: str, forwarder: Forwarder) -> tuple[list[int], dict[str, list[int]]]:
-    """Local IDs, and the others grouped by owner; IDs no peer may own are dropped (as unknown IDs)."""
+async def split_by_member(ids: Iterable[int], *, resolver: OwnerResolver) -> tuple[list[int], dict[str, list[int]]]:
+    """IDs this node answers for, and the others grouped by the member that does (owner or holder of
+    their history); IDs nobody can answer for are dropped, as unknown IDs are. Only members appear."""
     local: list[int] = []
     remote: dict[str, list[int]] = {}
     for job_id in ids:
         if job_id >= ID_CEILING:
             continue
-        owner = ip_from_id(job_id)
-        if owner == self_ip:
+        try:
+            target = await resolver.target(job_id)
+        except (GoneError, UnavailableError):
+            continue
+        if target is None:
             local.append(job_id)
-        elif forwarder.policy.may_contact(owner):
-            remote.setdefault(owner, []).append(job_id)
+        else:
+            remote.setdefault(target, []).append(job_id)
     return local, remote

@@ -1,10 +1,13 @@
-"""Runs every job-scoped call on the node that owns the job.
+"""Runs every job-scoped call on the node that owns the job, or on the member holding its history.
 
-A request about a job (or deliverable) whose ID decodes to another node is replayed there:
-method, path, query, body and end-to-end headers, plus a marker header; the owner's answer is
-streamed back unchanged (status, headers, body, no re-compression). A request carrying the marker
-is always answered locally, so a request is forwarded at most once and never loops. The owner must
-be inside the peer networks; any other address is answered "no such job" without a connection.
+A request about a job (or deliverable) that another member must answer (:mod:`.custody` decides
+which) is replayed there: method, path, query, body and end-to-end headers, plus a marker header;
+the answer is streamed back unchanged (status, headers, body, no re-compression). A request carrying
+the marker is always answered locally, so a request is forwarded at most once and never loops.
+Only members are ever contacted. A member that refuses the connection answers 502 at once; one that
+does not accept it within the connect timeout, or accepts but does not answer within
+``JQM_FORWARD_TIMEOUT``, answers 504 naming the timeout that ran out. Before either, the ledger is
+read again: if the member has just left and handed its history over, the holder answers instead.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from jqm_node.cluster.peers import PeerPolicy
-from jqm_node.errors import JqmError, NotFoundError
-from jqm_node.ids import ip_from_id
+from jqm_node.cluster.custody import OwnerResolver
+from jqm_node.errors import JqmError
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,11 @@ _HOP_BY_HOP = frozenset(
 class OwnerUnreachableError(JqmError):
     code = 9
     status = 502  # type: ignore[assignment]
+    response_started = False
+    """True when part of the answer was already relayed: the call cannot be sent elsewhere."""
 
 
-class OwnerTimeoutError(JqmError):
-    code = 9
+class OwnerTimeoutError(OwnerUnreachableError):
     status = 504  # type: ignore[assignment]
 
 
@@ -54,11 +57,12 @@ def end_to_end_headers(headers: CIMultiDict[str] | object) -> CIMultiDict[str]:
 class Forwarder:
     """Pooled HTTP connections to the peers, and the rules of when to use them."""
 
-    def __init__(self, *, policy: PeerPolicy, port: int, timeout: float, connect_timeout: float = 3.0) -> None:
-        self.policy = policy
+    def __init__(self, *, self_ip: str, port: int, timeout: float, connect_timeout: float = 1.0) -> None:
+        self.self_ip = self_ip
         self.port = port
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -78,20 +82,16 @@ class Forwarder:
     def url(self, ip: str, path_qs: str) -> str:
         return f"http://{ip}:{self.port}{path_qs}"
 
-    def check_reachable(self, owner_ip: str, object_id: int) -> None:
-        """Raises 'no such job' for owners outside the peer networks: no connection is attempted."""
-        if not self.policy.may_contact(owner_ip):
-            raise NotFoundError(f"No job instance of ID {object_id} (its node {owner_ip} is not a known peer)")
-
     def headers_for(self, request: web.Request) -> CIMultiDict[str]:
         headers = end_to_end_headers(request.headers)
-        headers[FORWARDED_BY] = self.policy.self_ip
+        headers[FORWARDED_BY] = self.self_ip
         return headers
 
     async def forward(self, request: web.Request, owner_ip: str) -> web.StreamResponse:
         """Replays ``request`` on ``owner_ip`` and streams the owner's answer back."""
         body = await request.read() if request.body_exists else None
         url = self.url(owner_ip, request.path_qs)
+        response: web.StreamResponse | None = None
         try:
             async with self.session.request(
                 request.method, url, headers=self.headers_for(request), data=body, allow_redirects=False
@@ -109,20 +109,30 @@ class Forwarder:
                     await response.write(chunk)
                 await response.write_eof()
                 return response
+        except aiohttp.ConnectionTimeoutError:
+            error: OwnerUnreachableError = OwnerTimeoutError(
+                f"the node answering for this job ({owner_ip}) did not accept a connection within "
+                f"{self.connect_timeout:g}s (connect timeout)"
+            )
         except TimeoutError:
-            raise OwnerTimeoutError(
-                f"the node owning this job ({owner_ip}) did not answer within {self.timeout:g}s"
-            ) from None
+            error = OwnerTimeoutError(
+                f"the node answering for this job ({owner_ip}) did not answer within {self.timeout:g}s "
+                "(JQM_FORWARD_TIMEOUT)"
+            )
         except aiohttp.ClientError as e:
-            raise OwnerUnreachableError(f"the node owning this job ({owner_ip}) cannot be reached: {e}") from None
+            error = OwnerUnreachableError(f"the node answering for this job ({owner_ip}) cannot be reached: {e}")
+        error.response_started = response is not None and response.prepared
+        raise error
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IdOf = Callable[[web.Request], int | None]
 
 
-def forwarding_middleware(*, forwarder: Forwarder, self_ip: str, id_of: IdOf) -> Callable[..., Awaitable[object]]:
-    """Forwards requests for which ``id_of`` finds a job ID owned by another node."""
+def forwarding_middleware(
+    *, forwarder: Forwarder, resolver: OwnerResolver, id_of: IdOf
+) -> Callable[..., Awaitable[object]]:
+    """Forwards requests for which ``id_of`` finds an ID another member must answer for."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -131,10 +141,17 @@ def forwarding_middleware(*, forwarder: Forwarder, self_ip: str, id_of: IdOf) ->
         object_id = id_of(request)
         if object_id is None:
             return await handler(request)
-        owner = ip_from_id(object_id)
-        if owner == self_ip:
+        target = await resolver.target(object_id)
+        if target is None:
             return await handler(request)
-        forwarder.check_reachable(owner, object_id)
-        return await forwarder.forward(request, owner)
+        try:
+            return await forwarder.forward(request, target)
+        except OwnerUnreachableError as e:
+            holder = None if e.response_started else await resolver.after_failure(object_id, target)
+            if holder is None:
+                raise
+            if holder == resolver.self_ip:
+                return await handler(request)
+            return await forwarder.forward(request, holder)
 
     return middleware
