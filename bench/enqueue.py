@@ -42,11 +42,16 @@ def wrk(url: str, *, seconds: int, connections: int) -> float:
     return float(match.group(1))
 
 
+def node_rate(workdir: Path, *, env: dict[str, str] | None = None, seconds: int = 8, connections: int = 32) -> float:
+    """Enqueues per second of one node (after a 2 s warm-up)."""
+    with jqm_node(workdir, CONFIG, env=env) as (url, _):
+        wrk(url + "/ws/simple/ji", seconds=2, connections=connections)
+        return wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections)
+
+
 def run(*, workdir: Path, seconds: int = 8, connections: int = 32) -> dict[str, float]:
     with bare_aiohttp() as (url, _):
         wrk(url + "/ws/simple/ji", seconds=2, connections=connections)  # warm-up
         bare = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections)
-    with jqm_node(workdir, CONFIG) as (url, _):
-        wrk(url + "/ws/simple/ji", seconds=2, connections=connections)
-        node = wrk(url + "/ws/simple/ji", seconds=seconds, connections=connections)
+    node = node_rate(workdir, seconds=seconds, connections=connections)
     return {"bare_rps": bare, "node_rps": node, "ratio": node / bare}

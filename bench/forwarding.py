@@ -37,7 +37,7 @@ def common_free_port() -> int:
 @contextlib.contextmanager
 def three_nodes(workdir: Path) -> Iterator[list[str]]:
     port = common_free_port()
-    env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": ",".join(IPS), "JQM_PEER_PORT": str(port)}
+    env = {"JQM_PEERS": ",".join(IPS), "JQM_PEER_PORT": str(port)}
     with contextlib.ExitStack() as stack:
         urls = [stack.enter_context(jqm_node(workdir / ip, CONFIG, ip=ip, port=port, env=env))[0] for ip in IPS]
         yield urls

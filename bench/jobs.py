@@ -53,10 +53,10 @@ async def wait_idle(url: str, *, limit_seconds: float) -> None:
     raise TimeoutError("jobs did not finish in time")
 
 
-def job_throughput(workdir: Path, count: int = 3000) -> float:
+def job_throughput(workdir: Path, count: int = 3000, env: dict[str, str] | None = None) -> float:
     """Jobs per second from the first enqueue until the last of ``count`` ``true`` jobs ended."""
     config = {"queues": [{"name": "q", "maxThreads": SLOTS}], "jobDefinitions": [{"name": "T", "path": "true"}]}
-    with jqm_node(workdir, config) as (url, _):
+    with jqm_node(workdir, config, env=env) as (url, _):
 
         async def measure() -> float:
             start = time.perf_counter()

@@ -98,6 +98,10 @@ class IdSupply:
     def in_hand(self) -> int:
         return sum(b.hi - b.next for b in self._blocks)
 
+    def has_ids_in_hand(self) -> bool:
+        """``in_hand > 0``, in O(1) for the enqueue path: the newest block is the last one used up."""
+        return bool(self._blocks) and self._blocks[-1].next < self._blocks[-1].hi
+
     @property
     def exhausted(self) -> bool:
         return self._reserved >= self.capacity and not self.in_hand
@@ -169,7 +173,7 @@ class IdSupply:
     async def wait_available(self, *, within: float = 2.0, even_after_failure: bool = False) -> None:
         """Returns once an ID is in hand, or at once when none can come soon: the ledger failed last
         time (then an enqueue is refused at once), or nothing is left to reserve."""
-        if self.in_hand or self.exhausted or (self.last_error and not even_after_failure):
+        if self.has_ids_in_hand() or self.exhausted or (self.last_error and not even_after_failure):
             return
         self._start_reserving()
         with contextlib.suppress(TimeoutError):

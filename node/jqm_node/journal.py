@@ -9,7 +9,7 @@ not a crash of the machine's kernel. One compact JSON list per line; the last re
 ``B``    ``lo, hi``: a block of offsets reserved in the ID ledger
 ``J``    a job of this node, all fields (:mod:`jqm_node.records`), then the pid of its process if running
 ``-``    ``id``: a job deleted (waiting job deleted, crashed job restarted), own or held
-``H``    ``origin ip, origin node``, fields: a job of another node held since a handover
+``H``    ``origin ip, origin node``, fields, log references: a job of another node held since a handover
 ``R``    ``owner ip, lo, hi``: offsets of another node whose history was handed over to this one
 ``E``    ``id``: a held job expired (retention)
 ``V``    ``from, jobs, notRun, at``: a handover received
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.jsonl"
 FORMAT_VERSION = 1
+
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+"""One encoder for every record: ``json.dumps`` with options builds a new encoder per call."""
 
 
 class JobJournal(Protocol):
@@ -169,7 +172,7 @@ class Journal:
     def _append(self, record: list[Any]) -> bool:
         if self.discarded:
             return True
-        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        data = (_encode(record) + "\n").encode()
         try:
             if self._fd is None:
                 raise OSError("the journal is not open")
@@ -194,7 +197,7 @@ class Journal:
         with open(temporary, "wb") as out:
             out.write(json.dumps(["N", FORMAT_VERSION]).encode() + b"\n")
             for record in records:
-                out.write((json.dumps(record, separators=(",", ":")) + "\n").encode())
+                out.write((_encode(record) + "\n").encode())
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
@@ -202,4 +205,5 @@ class Journal:
 
 
 def held_record(job: HeldJob, origin_ip: str) -> list[Any]:
-    return ["H", origin_ip, job.origin_node, *job_to_fields(job)]
+    """``H``, origin, fields, then where its stdout and stderr are kept (log pack references)."""
+    return ["H", origin_ip, job.origin_node, *job_to_fields(job), job.stdout_ref, job.stderr_ref]

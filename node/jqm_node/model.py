@@ -123,6 +123,9 @@ class HeldJob(JobInstance):
 
     origin_node: str = ""
     """The name of the node the job ran on (``nodeName``)."""
+    stdout_ref: tuple[str, int, int] | None = None
+    """Where its stdout is kept: (log pack name, offset, length); None when empty."""
+    stderr_ref: tuple[str, int, int] | None = None
 
 
 @dataclass(slots=True)

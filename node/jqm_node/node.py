@@ -128,8 +128,9 @@ class Node:
     async def ready_to_enqueue(self) -> None:
         """Waits (briefly) for IDs when none is in hand but a reservation is under way: an enqueue then
         waits a few milliseconds instead of being refused. Returns at once in every other case."""
-        if isinstance(self.ids, IdSupply):
-            await self.ids.wait_available()
+        ids = self.ids
+        if isinstance(ids, IdSupply) and not ids.has_ids_in_hand():
+            await ids.wait_available()
 
     async def start(self) -> None:
         """Gets the jobs of the journal back (then compacts it), reserves the first IDs, starts retention."""

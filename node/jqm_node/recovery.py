@@ -82,10 +82,13 @@ def rebuild(content: JournalContent, catalog: Catalog, *, now: float | None = No
                 job.add_message(f"Cancelled when the node started again: {missing}")
                 result.cancelled.append(job.id)
         result.jobs.append(job)
-    for _, origin_node, fields in content.held.values():
+    for _, origin_node, record in content.held.values():
+        fields, refs = record[: len(FIELDS)], [*record[len(FIELDS) :], None, None]
         try:
-            result.held.append(job_from_fields(fields, catalog, HeldJob, origin_node=origin_node))
-        except RecordError as e:
+            held = job_from_fields(fields, catalog, HeldJob, origin_node=origin_node)
+            held.stdout_ref, held.stderr_ref = (tuple(r) if r else None for r in refs[:2])  # type: ignore[assignment]
+            result.held.append(held)
+        except (RecordError, TypeError, ValueError) as e:
             log.warning("journal: %s", e)
             result.damaged += 1
     return result

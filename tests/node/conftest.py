@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,6 +22,12 @@ import pytest
 import yaml
 
 STARTUP_TIMEOUT = 15.0
+
+
+def loopback_addresses(count: int) -> tuple[str, ...]:
+    """``count`` addresses of one random 127.X.Y.0/24 (not 127.0.0.x, which other suites use at the same time)."""
+    x, y = random.randint(1, 254), random.randint(0, 254)
+    return tuple(f"127.{x}.{y}.{host}" for host in range(2, 2 + count))
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,4 +1,4 @@
-"""Real node processes on 127.0.0.x: IDs never repeat, a crash loses nothing acknowledged, SIGTERM drops
+"""Real node processes on loopback addresses: IDs never repeat, a crash loses nothing acknowledged, SIGTERM drops
 nothing, the history of a node that leaves is answered by a member, and expires into a clear 410."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from jqm_node.ids import BLOCK_SIZE, id_base, ip_from_id
-from tests.node.conftest import RunningNode, launch_node, shell_job, stop_node
+from tests.node.conftest import RunningNode, launch_node, loopback_addresses, shell_job, stop_node
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +62,11 @@ def enqueue_status(node: RunningNode, application: str) -> tuple[int, bytes]:
 
 
 @pytest.fixture
+def ips() -> tuple[str, ...]:
+    return loopback_addresses(3)
+
+
+@pytest.fixture
 def nodes() -> Iterator[list[RunningNode]]:
     """Nodes a test starts itself (to restart them on the same work dir); all stopped at the end."""
     started: list[RunningNode] = []
@@ -87,26 +92,28 @@ def config(gate: Path, slots: int = 1) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("journal", ["on", "off"])
-def test_sigkill_and_restart_never_repeats_an_id(nodes: list[RunningNode], tmp_path: Path, journal: str) -> None:
+def test_sigkill_and_restart_never_repeats_an_id(
+    nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path, journal: str
+) -> None:
     work, cfg, env = tmp_path / "n", config(tmp_path / "gate", slots=4), {"JQM_JOURNAL": journal}
-    node = launch_node(work, ip="127.0.0.2", port=PORT, config=cfg, env=env)
+    node = launch_node(work, ip=ips[0], port=PORT, config=cfg, env=env)
     nodes.append(node)
     first = [node.enqueue("Quick") for _ in range(5)]
     node.stop(signal.SIGKILL)
-    node = launch_node(work, ip="127.0.0.2", port=PORT, config=cfg, env=env)
+    node = launch_node(work, ip=ips[0], port=PORT, config=cfg, env=env)
     nodes.append(node)
     second = [node.enqueue("Quick") for _ in range(5)]
     assert min(second) > max(first), "a restarted node continues above the address's high-water mark"
-    assert all(ip_from_id(job_id) == "127.0.0.2" for job_id in first + second)
+    assert all(ip_from_id(job_id) == ips[0] for job_id in first + second)
     status = get_json(node, "/node/status")
-    assert status["idsUsed"] == 5 and status["idCapacity"] == BLOCK_SIZE - (second[0] - id_base("127.0.0.2"))
+    assert status["idsUsed"] == 5 and status["idCapacity"] == BLOCK_SIZE - (second[0] - id_base(ips[0]))
     assert status["ledger"]["backend"] == f"file:{work.resolve() / 'id-ledger.json'}"
 
 
-def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], tmp_path: Path) -> None:
+def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     work, cfg = tmp_path / "n", config(gate)
-    node = launch_node(work, ip="127.0.0.2", port=PORT, config=cfg)
+    node = launch_node(work, ip=ips[0], port=PORT, config=cfg)
     nodes.append(node)
     finished = node.enqueue("Echo")
     node.wait_state(finished, "ENDED")
@@ -124,7 +131,7 @@ def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], tmp_path: P
     assert [node.state(j) for j in queued] == ["SUBMITTED", "SUBMITTED"]
 
     node.stop(signal.SIGKILL)
-    node = launch_node(work, ip="127.0.0.2", port=PORT, config=cfg)
+    node = launch_node(work, ip=ips[0], port=PORT, config=cfg)
     nodes.append(node)
 
     after = get_json(node, f"/ws/client/ji/{finished}")
@@ -146,20 +153,20 @@ def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], tmp_path: P
     gate.touch()
 
 
-def test_two_nodes_share_one_file_ledger(nodes: list[RunningNode], tmp_path: Path) -> None:
+def test_two_nodes_share_one_file_ledger(nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path) -> None:
     ledger = tmp_path / "shared" / "ledger.json"
     env = {"JQM_ID_LEDGER": f"file:{ledger}", "JQM_JOURNAL": "off"}
     cfg = config(tmp_path / "gate")
     handed: list[int] = []
     for _ in range(2):
-        pair = [launch_node(tmp_path / ip, ip=ip, port=PORT, config=cfg, env=env) for ip in ("127.0.0.2", "127.0.0.3")]
+        pair = [launch_node(tmp_path / ip, ip=ip, port=PORT, config=cfg, env=env) for ip in (ips[0], ips[1])]
         nodes.extend(pair)
         handed += [node.enqueue("Quick") for node in pair for _ in range(3)]
         for node in pair:
             node.stop(signal.SIGKILL)
     assert len(set(handed)) == len(handed) == 12
     entries = json.loads(ledger.read_text())
-    assert set(entries) == {"127.0.0.2", "127.0.0.3"}
+    assert set(entries) == {ips[0], ips[1]}
     for ip, entry in entries.items():
         mine = [job_id for job_id in handed if ip_from_id(job_id) == ip]
         assert len(mine) == 6 and entry["next"] > max(mine) - id_base(ip)
@@ -168,9 +175,11 @@ def test_two_nodes_share_one_file_ledger(nodes: list[RunningNode], tmp_path: Pat
 # ---------------------------------------------------------------------------------------- ledger limits
 
 
-def test_ledger_outage_takes_what_is_in_hand_then_refuses(nodes: list[RunningNode], tmp_path: Path) -> None:
+def test_ledger_outage_takes_what_is_in_hand_then_refuses(
+    nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger.json"
-    node = launch_node(tmp_path / "n", ip="127.0.0.2", port=PORT, config=config(tmp_path / "gate"),
+    node = launch_node(tmp_path / "n", ip=ips[0], port=PORT, config=config(tmp_path / "gate"),
                        env={"JQM_ID_LEDGER": f"file:{ledger}"})  # fmt: skip
     nodes.append(node)
     node.enqueue("Quick")
@@ -195,15 +204,15 @@ def test_ledger_outage_takes_what_is_in_hand_then_refuses(nodes: list[RunningNod
     assert "jqm_ledger_failures_total" in metrics and "jqm_ledger_reachable 1" in metrics
 
 
-def test_an_address_whose_million_is_used_up(nodes: list[RunningNode], tmp_path: Path) -> None:
+def test_an_address_whose_million_is_used_up(nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.json"
-    ledger.write_text(json.dumps({"127.0.0.2": {"next": BLOCK_SIZE - 3, "custody": []}}))
-    node = launch_node(tmp_path / "n", ip="127.0.0.2", port=PORT, config=config(tmp_path / "gate"),
+    ledger.write_text(json.dumps({ips[0]: {"next": BLOCK_SIZE - 3, "custody": []}}))
+    node = launch_node(tmp_path / "n", ip=ips[0], port=PORT, config=config(tmp_path / "gate"),
                        env={"JQM_ID_LEDGER": f"file:{ledger}"})  # fmt: skip
     nodes.append(node)
     status = get_json(node, "/node/status")
     assert (status["idCapacity"], status["idsRemaining"]) == (3, 3)
-    assert [node.enqueue("Quick") for _ in range(3)][-1] == id_base("127.0.0.2") + BLOCK_SIZE - 1
+    assert [node.enqueue("Quick") for _ in range(3)][-1] == id_base(ips[0]) + BLOCK_SIZE - 1
     answer = enqueue_status(node, "Quick")
     assert answer[0] == 503 and b"has used all of its 1,000,000 job IDs" in answer[1]
     status, _, body = node.request("GET", "/ws/simple/localnode/health")
@@ -213,12 +222,12 @@ def test_an_address_whose_million_is_used_up(nodes: list[RunningNode], tmp_path:
 # ---------------------------------------------------------------------------------------- SIGTERM
 
 
-def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(nodes: list[RunningNode], tmp_path: Path) -> None:
+def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(
+    nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path
+) -> None:
     gate = tmp_path / "gate"
     env = {"JQM_DRAIN_ACCEPT_SECONDS": "1", "JQM_SHUTDOWN_GRACE": "4", "JQM_SHUTDOWN_LINGER": "30"}
-    node = launch_node(
-        tmp_path / "n", ip="127.0.0.2", port=PORT, config={**config(gate, slots=2), "name": "n"}, env=env
-    )
+    node = launch_node(tmp_path / "n", ip=ips[0], port=PORT, config={**config(gate, slots=2), "name": "n"}, env=env)
     nodes.append(node)
     short = node.enqueue("Sleep")
     stuck = node.enqueue("Wait")
@@ -236,9 +245,9 @@ def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(nodes: list[Runn
     assert node.wait_state(stuck, "CRASHED", timeout=30) == "CRASHED"
     assert node.state(held["id"]) == "CANCELLED"
     killed = get_json(node, f"/ws/client/ji/{stuck}/messages")
-    assert killed[-1] == "Killed: the node n (127.0.0.2) shut down (SIGTERM) and its shutdown grace of 4s ran out"
+    assert killed[-1] == f"Killed: the node n ({ips[0]}) shut down (SIGTERM) and its shutdown grace of 4s ran out"
     never = get_json(node, f"/ws/client/ji/{held['id']}/messages")
-    assert never == ["Cancelled, never started: the node n (127.0.0.2) shut down (SIGTERM) and its shutdown grace "
+    assert never == [f"Cancelled, never started: the node n ({ips[0]}) shut down (SIGTERM) and its shutdown grace "
                      "of 4s ran out"]  # fmt: skip
     assert get_json(node, "/node/status")["drainReason"] == "sigterm"
     node.process.send_signal(signal.SIGTERM)  # a second signal ends the linger: nothing more to read
@@ -252,9 +261,8 @@ def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(nodes: list[Runn
 
 
 def test_history_is_handed_over_answered_by_the_custodian_then_expires(
-    nodes: list[RunningNode], tmp_path: Path
+    nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path
 ) -> None:
-    ips = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
     ledger = tmp_path / "ledger.json"
     env = {
         "JQM_PEERS": ",".join(ips), "JQM_ID_LEDGER": f"file:{ledger}", "JQM_HISTORY_MAX_JOBS": "2",
@@ -279,6 +287,10 @@ def test_history_is_handed_over_answered_by_the_custodian_then_expires(
     custody = json.loads(ledger.read_text())[leaving.ip]["custody"]
     assert [holder for _, _, holder in custody] == [custodian.ip]
 
+    custodian.stop(signal.SIGKILL)  # the custodian journaled what it took: a crash loses none of it
+    custodian = launch_node(custodian.workdir, ip=custodian.ip, port=PORT, config=cfg, env=env)
+    nodes.append(custodian)
+    assert get_json(custodian, "/node/status")["journal"]["recovered"]["held"] == 2
     for reader in (other, custodian):
         assert get_json(reader, f"/ws/client/ji/{echo}") == before
         assert reader.request("GET", f"/ws/simple/status?id={failed}")[2] == b"CRASHED"

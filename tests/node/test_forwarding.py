@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jqm_node.ids import id_base
-from tests.node.conftest import RunningNode, StartNode, shell_job
+from tests.node.conftest import RunningNode, StartNode, loopback_addresses, shell_job
 
 pytestmark = pytest.mark.integration
 
@@ -151,18 +151,19 @@ class CountingListener:
 
 
 def test_owner_that_is_no_member_is_never_contacted(start_node: StartNode) -> None:
-    listener = CountingListener("127.0.0.9")
+    me, member, stranger = loopback_addresses(3)
+    listener = CountingListener(stranger)
     try:
         # A long forward timeout, and a short client timeout: an answer that waited for any timeout fails the test.
-        node = start_node(ip="127.0.0.2", port=PORT, env={"JQM_PEERS": "127.0.0.3", "JQM_FORWARD_TIMEOUT": "60"})
-        foreign = id_base("127.0.0.9") + 1
+        node = start_node(ip=me, port=PORT, env={"JQM_PEERS": member, "JQM_FORWARD_TIMEOUT": "60"})
+        foreign = id_base(stranger) + 1
         for path in (f"/ws/client/ji/{foreign}", f"/ws/simple/status?id={foreign}", f"/ws/client/ji/files/{foreign}"):
             status, _, body = node.request("GET", path, headers=JSON, timeout=5)
             assert status == 410, body
             error = json.loads(body)
             assert error["errorCode"] == 1
             assert error["userReadableMessage"] == (
-                f"job {foreign} belonged to node 127.0.0.9, which has left the cluster; "
+                f"job {foreign} belonged to node {stranger}, which has left the cluster; "
                 "its history has expired or was never handed over"
             )
         status, _, _ = node.request("POST", "/ws/client/ji/killed", data=json.dumps([foreign]).encode(),
@@ -174,17 +175,20 @@ def test_owner_that_is_no_member_is_never_contacted(start_node: StartNode) -> No
 
 
 def test_dead_member_gives_502_and_silent_member_504_naming_its_timeout(start_node: StartNode) -> None:
-    env = {"JQM_PEERS": "127.0.0.7,127.0.0.8", "JQM_FORWARD_TIMEOUT": "1"}
-    node = start_node(ip="127.0.0.2", port=PORT, env=env)
-    dead = id_base("127.0.0.7") + 1  # a member, but nothing listens there
+    me, dead_member, silent_member = loopback_addresses(3)
+    env = {"JQM_PEERS": f"{dead_member},{silent_member}", "JQM_FORWARD_TIMEOUT": "1"}
+    node = start_node(ip=me, port=PORT, env=env)
+    dead = id_base(dead_member) + 1  # a member, but nothing listens there
     status, _, body = node.request("GET", f"/ws/client/ji/{dead}", headers=JSON)
-    assert status == 502 and "127.0.0.7" in json.loads(body)["userReadableMessage"]
-    listener = CountingListener("127.0.0.8")
+    assert status == 502 and dead_member in json.loads(body)["userReadableMessage"]
+    listener = CountingListener(silent_member)
     try:
-        status, _, body = node.request("GET", f"/ws/client/ji/{id_base('127.0.0.8') + 1}", headers=JSON)
+        status, _, body = node.request("GET", f"/ws/client/ji/{id_base(silent_member) + 1}", headers=JSON)
         message = json.loads(body)["userReadableMessage"]
         assert status == 504
-        assert message == "the node answering for this job (127.0.0.8) did not answer within 1s (JQM_FORWARD_TIMEOUT)"
+        assert message == (
+            f"the node answering for this job ({silent_member}) did not answer within 1s (JQM_FORWARD_TIMEOUT)"
+        )
         assert len(listener.accepted) == 1
     finally:
         listener.close()

@@ -32,7 +32,7 @@ from jqm_node.api.representation import (
     render_list,
     wants_json,
 )
-from jqm_node.api.simple import attachment, deliverable_download
+from jqm_node.api.simple import deliverable_download, job_log
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError
 from jqm_node.node import NODE_KEY
@@ -124,10 +124,8 @@ async def post_deliverable_content(request: web.Request) -> web.StreamResponse:
 
 
 async def _log(request: web.Request, stream: str) -> web.StreamResponse:
-    node = request.app[NODE_KEY]
-    job = node.engine.get(_job_id(request))
-    path = node.workspace.stdout_path(job.id) if stream == "stdout" else node.workspace.stderr_path(job.id)
-    return attachment(Path(path), f"{job.id}.{stream}.txt")
+    engine = _engine(request)
+    return job_log(engine, engine.get(_job_id(request)), stream)
 
 
 async def get_stdout(request: web.Request) -> web.StreamResponse:

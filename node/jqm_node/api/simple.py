@@ -10,7 +10,7 @@ from jqm_node.api.params import parse_id, parse_int
 from jqm_node.engine import Engine
 from jqm_node.errors import FileGoneError, FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
 from jqm_node.logs import tail_lines
-from jqm_node.model import JobRequest
+from jqm_node.model import HeldJob, JobInstance, JobRequest
 from jqm_node.node import NODE_KEY
 
 ENGINE_LOG_MAX_LINES = 10_000
@@ -62,10 +62,22 @@ async def stderr(request: web.Request) -> web.StreamResponse:
 
 
 async def _job_log(request: web.Request, stream: str) -> web.StreamResponse:
-    node = request.app[NODE_KEY]
-    job = node.engine.get(parse_id(request.query.get("id")))
-    path = Path(node.workspace.stdout_path(job.id) if stream == "stdout" else node.workspace.stderr_path(job.id))
-    return attachment(path, f"{job.id}.{stream}.txt")
+    engine = request.app[NODE_KEY].engine
+    return job_log(engine, engine.get(parse_id(request.query.get("id"))), stream)
+
+
+def job_log(engine: Engine, job: JobInstance, stream: str) -> web.StreamResponse:
+    """A job's stdout or stderr as a download; for a held job, the part that was handed over."""
+    filename = f"{job.id}.{stream}.txt"
+    if isinstance(job, HeldJob):
+        return web.Response(
+            body=engine.history.log(job, stream),
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
+            content_type="application/octet-stream",
+        )
+    workspace = engine.runner.workspace
+    path = workspace.stdout_path(job.id) if stream == "stdout" else workspace.stderr_path(job.id)
+    return attachment(Path(path), filename)
 
 
 def attachment(path: Path, filename: str) -> web.StreamResponse:

@@ -23,6 +23,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -45,7 +46,6 @@ from jqm_node.ledger import IdLedger, LedgerError, record_custody
 from jqm_node.model import FINAL_STATES, HeldJob, JobInstance
 from jqm_node.netinfo import validate_ipv4
 from jqm_node.records import Catalog, RecordError, job_from_fields, job_to_fields
-from jqm_node.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -85,36 +85,62 @@ def finished_history(engine: Engine) -> list[JobInstance]:
     return [job for job in engine.in_id_order() if job.state in FINAL_STATES]
 
 
-def _log_tail(path: str, limit: int) -> str:
-    """The last ``limit`` bytes of a log (base64), with a first line saying how much was cut."""
+def _cut_note(cut: int) -> bytes:
+    return f"[jqm-node: the first {cut} bytes of this log were not handed over]\n".encode() if cut else b""
+
+
+def _file_tail(path: str, limit: int) -> bytes:
+    """The last ``limit`` bytes of a log file, after a first line saying how much was cut."""
     if limit <= 0:
-        return ""
+        return b""
     try:
-        with open(path, "rb") as f:
-            size = f.seek(0, 2)
-            cut = max(0, size - limit)
-            f.seek(cut)
-            data = f.read(limit)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return ""
-    if cut:
-        data = f"[jqm-node: the first {cut} bytes of this log were not handed over]\n".encode() + data
-    return base64.b64encode(data).decode("ascii")
+        return b""  # empty logs are removed when their job ends
+    try:
+        cut = max(0, os.fstat(fd).st_size - limit)
+        return _cut_note(cut) + os.pread(fd, limit, cut)
+    finally:
+        os.close(fd)
+
+
+def _kept_tail(data: bytes, limit: int) -> bytes:
+    if limit <= 0:
+        return b""
+    cut = max(0, len(data) - limit)
+    return _cut_note(cut) + data[cut:]
+
+
+def _logs(job: JobInstance, engine: Engine, limit: int, existing: set[str]) -> tuple[bytes, bytes]:
+    """The job's stdout and stderr as handed over; ``existing``: the names in the logs directory (a job
+    whose log was empty has no file, and looking for 100,000 missing files one by one takes seconds)."""
+    if isinstance(job, HeldJob):
+        history = engine.history
+        return _kept_tail(history.log(job, "stdout"), limit), _kept_tail(history.log(job, "stderr"), limit)
+    workspace = engine.runner.workspace
+    logs = []
+    for path in (workspace.stdout_path(job.id), workspace.stderr_path(job.id)):
+        logs.append(_file_tail(path, limit) if os.path.basename(path) in existing else b"")
+    return logs[0], logs[1]
 
 
 def _lines(
-    *, header: dict[str, Any], jobs: list[JobInstance], node_name: str, workspace: Workspace, log_bytes: int
+    *, header: dict[str, Any], jobs: list[JobInstance], engine: Engine, node_name: str, log_bytes: int
 ) -> Iterator[bytes]:
     yield json.dumps(header).encode() + b"\n"
+    root = engine.runner.workspace.root
+    with os.scandir(engine.runner.workspace.logs) as entries:
+        existing = {entry.name for entry in entries}
     for job in jobs:
         fields = job_to_fields(job)
         if job.deliverables:  # paths relative to the work dir: the receiver has its own
-            fields[23] = [[d[0], _relative(d[1], workspace.root), d[2], d[3]] for d in fields[23]]
+            fields[23] = [[d[0], _relative(d[1], root), d[2], d[3]] for d in fields[23]]
+        stdout, stderr = _logs(job, engine, log_bytes, existing)
         line = {
             "node": job.origin_node if isinstance(job, HeldJob) else node_name,
             "job": fields,
-            "stdout": _log_tail(workspace.stdout_path(job.id), log_bytes),
-            "stderr": _log_tail(workspace.stderr_path(job.id), log_bytes),
+            "stdout": base64.b64encode(stdout).decode("ascii"),
+            "stderr": base64.b64encode(stderr).decode("ascii"),
         }
         yield json.dumps(line, separators=(",", ":")).encode() + b"\n"
 
@@ -176,9 +202,7 @@ async def send_history(
             if left <= 0:
                 refusals.append(f"no time left (JQM_HANDOVER_TIMEOUT {time_budget:g}s)")
                 break
-            lines = _lines(
-                header=header, jobs=jobs, node_name=node_name, workspace=engine.runner.workspace, log_bytes=log_bytes
-            )
+            lines = _lines(header=header, jobs=jobs, engine=engine, node_name=node_name, log_bytes=log_bytes)
             path = HANDOVER_PATH + ("?evenIfDraining=true" if even_if_draining else "")
             headers = sign_headers(method="POST", path_qs=path, sender_ip=self_ip)
             headers["Content-Type"] = "application/x-ndjson"
@@ -266,25 +290,30 @@ async def receive_history(
         raise BadRequestError("empty handover") from None
     sender, not_run, ranges = _parse_header(first)
     accepted = 0
-    async for line in lines:
-        try:
-            item = json.loads(line)
-            job = job_from_fields(item["job"], catalog, HeldJob, origin_node=str(item.get("node") or ""))
-            if job.state not in FINAL_STATES:
-                raise RecordError(f"job {job.id} is {job.state}, not finished")
-            for deliverable in job.deliverables or ():
-                deliverable.path = str(workspace.root / deliverable.path)
-            _write_log(workspace.stdout_path(job.id), item.get("stdout"))
-            _write_log(workspace.stderr_path(job.id), item.get("stderr"))
-        except (ValueError, TypeError, KeyError) as e:
-            log.warning("handover from %s: a line was skipped: %s", sender, e)
-            continue
-        history.add(job)
-        if journal is not None:
-            journal.held(job, ip_from_id(job.id))
-        accepted += 1
-        if accepted % 1000 == 0:
-            await asyncio.sleep(0)  # let the node answer its clients meanwhile
+    pack = history.new_pack(sender)
+    try:
+        async for line in lines:
+            try:
+                item = json.loads(line)
+                job = job_from_fields(item["job"], catalog, HeldJob, origin_node=str(item.get("node") or ""))
+                if job.state not in FINAL_STATES:
+                    raise RecordError(f"job {job.id} is {job.state}, not finished")
+                for deliverable in job.deliverables or ():
+                    deliverable.path = str(workspace.root / deliverable.path)
+                stdout = base64.b64decode(str(item.get("stdout") or ""), validate=True)
+                stderr = base64.b64decode(str(item.get("stderr") or ""), validate=True)
+            except (ValueError, TypeError, KeyError) as e:
+                log.warning("handover from %s: a line was skipped: %s", sender, e)
+                continue
+            job.stdout_ref, job.stderr_ref = pack.append(stdout), pack.append(stderr)
+            history.add(job)
+            if journal is not None:
+                journal.held(job, ip_from_id(job.id))
+            accepted += 1
+            if accepted % 1000 == 0:
+                await asyncio.sleep(0)  # let the node answer its clients meanwhile
+    finally:
+        pack.close()
     for owner, pairs in ranges.items():
         for lo, hi in pairs:
             history.add_range(owner, lo, hi)
@@ -304,12 +333,6 @@ async def receive_history(
     log.info("took over the history of %s: %d job(s), %d never run; custody recorded: %s",
              sender, accepted, not_run, recorded)  # fmt: skip
     return {"accepted": accepted, "custodyRecorded": recorded}
-
-
-def _write_log(path: str, encoded: Any) -> None:
-    if encoded:
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(str(encoded), validate=True))
 
 
 async def _record_custody(ledger: IdLedger | None, *, self_ip: str, ranges: Ranges) -> bool:
