@@ -144,6 +144,8 @@ class Node:
                 lineage = self.ids.lineage
             self.journal.rewrite(live_records(self.recovered.jobs, self.history, lineage))
             report(self.recovered)
+            for job_id in (*self.recovered.crashed, *self.recovered.cancelled):
+                self.workspace.purge_job(job_id)  # their input files, empty logs
             self.engine.adopt(self.recovered.jobs)
         if isinstance(self.ids, IdSupply):
             await self.ids.start(wait=FIRST_RESERVATION_WAIT)

@@ -188,7 +188,8 @@ async def send_history(
         return HandoverSent(to=None, jobs=0, at=started)
     peers = list(await membership.peers())
     if not peers:
-        return HandoverSent(to=None, jobs=0, error="no other member to hand the history over to", at=started)
+        error = "no other member to hand the history over to" if jobs else None  # nothing lost without jobs
+        return HandoverSent(to=None, jobs=0, error=error, at=started)
     random.shuffle(peers)
     header = {
         "version": FORMAT_VERSION, "from": self_ip, "node": node_name, "jobs": len(jobs), "notRun": not_run,
