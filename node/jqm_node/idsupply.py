@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -199,7 +200,7 @@ class IdSupply:
                 if count <= 0:
                     return
                 try:
-                    lo, hi = await self.ledger.update(lambda document, n=count: reserve(document, self.ip, n))
+                    lo, hi = await self.ledger.update(functools.partial(reserve, ip=self.ip, count=count))
                 except LedgerError as e:
                     self.failures += 1
                     if self.last_error is None:

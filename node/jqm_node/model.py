@@ -89,8 +89,8 @@ class JobInstance:
     definition: JobDefinition
     queue: Queue
     state: State
-    rank: int
-    """Order inside the queue among equal priorities; lower goes first."""
+    rank: float
+    """Order inside the queue among equal priorities; lower goes first (a move between two jobs halves)."""
     enqueue_date: float
     priority: int = 0
     parameters: dict[str, str] = field(default_factory=dict)

@@ -61,7 +61,7 @@ def rebuild(content: JournalContent, catalog: Catalog, *, now: float | None = No
     result = Recovered(damaged=content.damaged)
     for fields in content.jobs.values():
         try:
-            job = job_from_fields(fields, catalog)
+            job: JobInstance = job_from_fields(fields, catalog)
         except RecordError as e:
             log.warning("journal: %s", e)
             result.damaged += 1
@@ -86,12 +86,19 @@ def rebuild(content: JournalContent, catalog: Catalog, *, now: float | None = No
         fields, refs = record[: len(FIELDS)], [*record[len(FIELDS) :], None, None]
         try:
             held = job_from_fields(fields, catalog, HeldJob, origin_node=origin_node)
-            held.stdout_ref, held.stderr_ref = (tuple(r) if r else None for r in refs[:2])  # type: ignore[assignment]
+            held.stdout_ref, held.stderr_ref = (_log_ref(r) for r in refs[:2])
             result.held.append(held)
         except (RecordError, TypeError, ValueError) as e:
             log.warning("journal: %s", e)
             result.damaged += 1
     return result
+
+
+def _log_ref(raw: Any) -> tuple[str, int, int] | None:
+    if not raw:
+        return None
+    name, offset, length = raw
+    return str(name), int(offset), int(length)
 
 
 def _missing(job: JobInstance, catalog: Catalog) -> str | None:

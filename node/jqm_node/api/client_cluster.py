@@ -68,8 +68,10 @@ async def _job_list(request: web.Request, keep: frozenset[State], user: str | No
 def _unique(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One answer per ID: a node that has just handed its history over answers for it, and so does the
     member that holds it now, until the first one exits."""
-    seen: set[int] = set()
-    return [job for job in jobs if job["id"] not in seen and not seen.add(job["id"])]  # type: ignore[func-returns-value]
+    unique: dict[int, dict[str, Any]] = {}
+    for job in jobs:
+        unique.setdefault(job["id"], job)
+    return list(unique.values())
 
 
 async def get_jobs(request: web.Request) -> web.Response:
