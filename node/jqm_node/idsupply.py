@@ -114,6 +114,8 @@ class IdSupply:
         return any(lo <= n < hi for lo, hi in self.lineage)
 
     def unavailable_reason(self) -> str | None:
+        """Why no ID can be handed out, or None. A block being reserved while the ledger answers is
+        no reason once the node had IDs (health must not flap between two blocks)."""
         if self.in_hand:
             return None
         if self.exhausted:
@@ -128,6 +130,8 @@ class IdSupply:
                 f"no job ID can be handed out: the IDs this node reserved are used up and the ID ledger cannot "
                 f"be reached ({self.last_error}); enqueues are refused rather than risk a duplicate ID"
             )
+        if self._first is not None:
+            return None
         return f"job IDs are being reserved in the ID ledger {self.ledger.description}; retry"
 
     def status(self) -> dict[str, Any]:
@@ -152,7 +156,10 @@ class IdSupply:
         if not self._blocks:
             self._available.clear()
             self._start_reserving()
-            reason = self.unavailable_reason() or "no job ID in hand"
+            reason = (
+                self.unavailable_reason()
+                or f"job IDs are being reserved in the ID ledger {self.ledger.description}; retry"
+            )
             raise (IdsExhaustedError if self.exhausted else IdsUnavailableError)(reason)
         block = self._blocks[0]
         n = block.next

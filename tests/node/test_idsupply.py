@@ -134,3 +134,25 @@ async def test_outage_hands_out_what_is_in_hand_then_refuses(ledger: FlakyLedger
     assert supply.next_id() == BASE + in_hand
     assert supply.status()["reachable"] is True
     await supply.close()
+
+
+async def test_a_reservation_under_way_refuses_briefly_without_making_health_flap(ledger: FlakyLedger) -> None:
+    supply = IdSupply(ip=IP, ledger=ledger, limit=BLOCK_SIZE)
+    await supply.start(wait=5)
+    release = asyncio.Event()
+    original = ledger.update
+
+    async def slow_update(change: Callable[[LedgerDocument], T]) -> T:
+        await release.wait()
+        return await original(change)
+
+    ledger.update = slow_update  # type: ignore[method-assign]
+    for _ in range(FIRST_BLOCK):
+        supply.next_id()
+    assert supply.unavailable_reason() is None, "the ledger answers: health stays 200"
+    with pytest.raises(IdsUnavailableError, match="being reserved"):
+        supply.next_id()
+    release.set()
+    await supply.wait_available()
+    assert supply.next_id() == BASE + FIRST_BLOCK
+    await supply.close()
