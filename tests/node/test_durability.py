@@ -314,3 +314,24 @@ def test_history_is_handed_over_answered_by_the_custodian_then_expires(
     assert json.loads(ledger.read_text())[leaving.ip]["custody"][-1][2] == other.ip
     status, _, body = other.request("GET", f"/ws/client/ji/{oldest}", headers=JSON)
     assert status == 410
+
+
+def test_jobs_answered_twice_during_the_linger_are_counted_once(
+    nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path
+) -> None:
+    env = {"JQM_PEERS": ",".join(ips[:2]), "JQM_ID_LEDGER": f"file:{tmp_path / 'ledger.json'}"}
+    cfg = config(tmp_path / "gate")
+    leaving = launch_node(tmp_path / "a", ip=ips[0], port=PORT, config=cfg, env={**env, "JQM_SHUTDOWN_LINGER": "60"})
+    custodian = launch_node(tmp_path / "b", ip=ips[1], port=PORT, config=cfg, env=env)
+    nodes.extend([leaving, custodian])
+    done = [leaving.enqueue("Quick", user="kim") for _ in range(3)]
+    for job_id in done:
+        leaving.wait_state(job_id, "ENDED")
+    leaving.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: get_json(custodian, "/node/status")["handovers"], what="the handover")
+    assert leaving.process.poll() is None, "still lingering: both nodes answer for these jobs"
+    assert [job["id"] for job in get_json(custodian, "/ws/client/ji")] == done
+    status, page = post_json(custodian, "/ws/client/ji/query", {"user": "kim"})
+    assert status == 200 and page["resultSize"] == 3 and [job["id"] for job in page["instances"]] == done
+    leaving.process.send_signal(signal.SIGTERM)
+    assert leaving.process.wait(timeout=30) == 0
