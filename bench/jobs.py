@@ -81,12 +81,14 @@ def start_latency(workdir: Path, count: int = 500) -> dict[str, float]:
         )
         node = Node(settings, config)
         node.workspace.create()
+        await node.start()  # opens the journal, as a served node does
         delays = []
         for _ in range(count):
             job = node.engine.enqueue(JobRequest(application_name="T"))
             assert job.began_date is not None, "a free slot starts the job during enqueue"
             delays.append(job.began_date - job.enqueue_date)
             await node.engine.wait_idle()
+        await node.close()
         return delays
 
     delays = sorted(asyncio.run(measure()))

@@ -284,6 +284,7 @@ def test_history_is_handed_over_answered_by_the_custodian_then_expires(
     custodian, other = (b, c) if get_json(b, "/node/status")["handovers"] else (c, b)
     handovers = get_json(custodian, "/node/status")["handovers"]
     assert [(h["from"], h["jobs"], h["notRun"]) for h in handovers] == [(leaving.ip, 3, 0)]
+    assert "jqm_handovers_received_total 1" in custodian.request("GET", "/metrics")[2].decode()
     custody = json.loads(ledger.read_text())[leaving.ip]["custody"]
     assert [holder for _, _, holder in custody] == [custodian.ip]
 
@@ -291,6 +292,8 @@ def test_history_is_handed_over_answered_by_the_custodian_then_expires(
     custodian = launch_node(custodian.workdir, ip=custodian.ip, port=PORT, config=cfg, env=env)
     nodes.append(custodian)
     assert get_json(custodian, "/node/status")["journal"]["recovered"]["held"] == 2
+    metrics = custodian.request("GET", "/metrics")[2].decode()
+    assert "jqm_history_held_jobs 2" in metrics and "jqm_journal_bytes " in metrics
     for reader in (other, custodian):
         assert get_json(reader, f"/ws/client/ji/{echo}") == before
         assert reader.request("GET", f"/ws/simple/status?id={failed}")[2] == b"CRASHED"
