@@ -21,6 +21,7 @@ import logging
 import time
 
 from jqm_node.cluster.handover import send_history
+from jqm_node.ids import BLOCK_SIZE
 from jqm_node.idsupply import IdSupply
 from jqm_node.node import Node
 
@@ -54,7 +55,8 @@ async def leave(node: Node, *, hurry: asyncio.Event, reason: str = "sigterm") ->
 
 
 async def hand_over(node: Node, *, not_run: int) -> None:
-    own_ranges = node.ids.lineage if isinstance(node.ids, IdSupply) else []
+    # Without a ledger IDs are not reserved: the whole address's block stands for this node's IDs.
+    own_ranges = node.ids.lineage if isinstance(node.ids, IdSupply) else [(0, BLOCK_SIZE)]
     sent = await send_history(
         engine=node.engine,
         forwarder=node.forwarder,

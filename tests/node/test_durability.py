@@ -338,3 +338,18 @@ def test_jobs_answered_twice_during_the_linger_are_counted_once(
     assert status == 200 and page["resultSize"] == 3 and [job["id"] for job in page["instances"]] == done
     leaving.process.send_signal(signal.SIGTERM)
     assert leaving.process.wait(timeout=30) == 0
+
+
+def test_without_a_ledger_the_custodian_still_takes_the_history(
+    nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path
+) -> None:
+    env = {"JQM_PEERS": ",".join(ips[:2]), "JQM_ID_LEDGER": "off"}
+    cfg = config(tmp_path / "gate")
+    leaving, custodian = (launch_node(tmp_path / ip, ip=ip, port=PORT, config=cfg, env=env) for ip in ips[:2])
+    nodes.extend([leaving, custodian])
+    job_id = leaving.enqueue("Echo")
+    leaving.wait_state(job_id, "ENDED")
+    assert leaving.stop(signal.SIGTERM) == 0
+    assert custodian.state(job_id) == "ENDED", "nothing records custody: only the custodian answers for it"
+    assert get_json(custodian, "/node/status")["handoverSent"] is None
+    assert get_json(custodian, "/node/status")["handovers"][0]["jobs"] == 1

@@ -40,7 +40,7 @@ from jqm_node.cluster.signing import sign_headers
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, UnavailableError
 from jqm_node.history import HandoverReceived
-from jqm_node.ids import BLOCK_SIZE, ip_from_id
+from jqm_node.ids import BLOCK_SIZE, ip_from_id, offset_of
 from jqm_node.journal import Journal
 from jqm_node.ledger import IdLedger, LedgerError, record_custody
 from jqm_node.model import FINAL_STATES, HeldJob, JobInstance
@@ -269,6 +269,11 @@ def _parse_header(line: bytes) -> tuple[str, int, Ranges]:
         raise BadRequestError(f"invalid handover header: {e}") from None
 
 
+def _covered(ranges: Ranges, job_id: int) -> bool:
+    n = offset_of(job_id)
+    return any(lo <= n < hi for lo, hi in ranges.get(ip_from_id(job_id), ()))
+
+
 def _offsets(lo: Any, hi: Any) -> tuple[int, int]:
     if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo < hi <= BLOCK_SIZE):
         raise ValueError(f"bad range [{lo!r}, {hi!r}]")
@@ -299,6 +304,8 @@ async def receive_history(
                 job = job_from_fields(item["job"], catalog, HeldJob, origin_node=str(item.get("node") or ""))
                 if job.state not in FINAL_STATES:
                     raise RecordError(f"job {job.id} is {job.state}, not finished")
+                if not _covered(ranges, job.id):
+                    raise RecordError(f"job {job.id} is outside the ranges of the handover")
                 for deliverable in job.deliverables or ():
                     deliverable.path = str(workspace.root / deliverable.path)
                 stdout = base64.b64decode(str(item.get("stdout") or ""), validate=True)
