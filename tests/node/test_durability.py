@@ -226,7 +226,7 @@ def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(
     nodes: list[RunningNode], ips: tuple[str, ...], tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate"
-    env = {"JQM_DRAIN_ACCEPT_SECONDS": "1", "JQM_SHUTDOWN_GRACE": "4", "JQM_SHUTDOWN_LINGER": "30"}
+    env = {"JQM_DRAIN_ACCEPT_SECONDS": "2", "JQM_SHUTDOWN_GRACE": "6", "JQM_SHUTDOWN_LINGER": "30"}
     node = launch_node(tmp_path / "n", ip=ips[0], port=PORT, config={**config(gate, slots=2), "name": "n"}, env=env)
     nodes.append(node)
     short = node.enqueue("Sleep")
@@ -239,16 +239,16 @@ def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(
     node.process.send_signal(signal.SIGTERM)
     wait_until(lambda: node.request("GET", "/ws/simple/localnode/health")[0] == 503, what="unready at once")
     late = node.enqueue("Quick")  # inside the accept window: taken, and run
-    wait_until(lambda: enqueue_status(node, "Quick")[0] == 503, timeout=5, what="the accept window closes")
+    wait_until(lambda: enqueue_status(node, "Quick")[0] == 503, timeout=10, what="the accept window closes")
     for job_id in (short, queued, late):
         assert node.wait_state(job_id, "ENDED", "CRASHED", "CANCELLED") == "ENDED", job_id
     assert node.wait_state(stuck, "CRASHED", timeout=30) == "CRASHED"
     assert node.state(held["id"]) == "CANCELLED"
     killed = get_json(node, f"/ws/client/ji/{stuck}/messages")
-    assert killed[-1] == f"Killed: the node n ({ips[0]}) shut down (SIGTERM) and its shutdown grace of 4s ran out"
+    assert killed[-1] == f"Killed: the node n ({ips[0]}) shut down (SIGTERM) and its shutdown grace of 6s ran out"
     never = get_json(node, f"/ws/client/ji/{held['id']}/messages")
     assert never == [f"Cancelled, never started: the node n ({ips[0]}) shut down (SIGTERM) and its shutdown grace "
-                     "of 4s ran out"]  # fmt: skip
+                     "of 6s ran out"]  # fmt: skip
     assert get_json(node, "/node/status")["drainReason"] == "sigterm"
     node.process.send_signal(signal.SIGTERM)  # a second signal ends the linger: nothing more to read
     assert node.process.wait(timeout=60) == 0
