@@ -44,6 +44,13 @@ def get_json(node: RunningNode, path: str) -> Any:
     return json.loads(body)
 
 
+def node_status(node: RunningNode) -> Any:
+    """``GET /node/status`` on the node's management listener."""
+    status, _, body = node.manage("GET", "/node/status")
+    assert status == 200, body
+    return json.loads(body)
+
+
 def post_json(node: RunningNode, path: str, body: object) -> tuple[int, Any]:
     status, _, reply = node.request(
         "POST", path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **JSON}
@@ -105,7 +112,7 @@ def test_sigkill_and_restart_never_repeats_an_id(
     second = [node.enqueue("Quick") for _ in range(5)]
     assert min(second) > max(first), "a restarted node continues above the address's high-water mark"
     assert all(ip_from_id(job_id) == ips[0] for job_id in first + second)
-    status = get_json(node, "/node/status")
+    status = node_status(node)
     assert status["idsUsed"] == 5 and status["idCapacity"] == BLOCK_SIZE - (second[0] - id_base(ips[0]))
     assert status["ledger"]["backend"] == f"file:{work.resolve() / 'id-ledger.json'}"
 
@@ -148,7 +155,7 @@ def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], ips: tuple[
     assert get_json(node, f"/ws/client/ji/{scheduled['id']}")["runAfter"] == future
     new = node.enqueue("Quick")
     assert new > max(finished, running, *queued, held["id"], scheduled["id"])
-    recovered = get_json(node, "/node/status")["journal"]["recovered"]
+    recovered = node_status(node)["journal"]["recovered"]
     assert recovered["jobs"] == 6 and recovered["crashed"] == 1
     gate.touch()
 
@@ -183,7 +190,7 @@ def test_ledger_outage_takes_what_is_in_hand_then_refuses(
                        env={"JQM_ID_LEDGER": f"file:{ledger}"})  # fmt: skip
     nodes.append(node)
     node.enqueue("Quick")
-    in_hand = get_json(node, "/node/status")["idsReserved"]
+    in_hand = node_status(node)["idsReserved"]
     assert in_hand > 0
     saved = ledger.read_text()
     ledger.unlink()
@@ -194,13 +201,13 @@ def test_ledger_outage_takes_what_is_in_hand_then_refuses(
         assert taken <= in_hand
     assert taken == in_hand, "exactly the IDs reserved ahead are handed out"
     assert answer[0] == 503 and b"rather than risk a duplicate ID" in answer[1]
-    status = get_json(node, "/node/status")
+    status = node_status(node)
     assert status["idsReserved"] == 0 and status["ledger"]["reachable"] is False
     assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
     ledger.rmdir()
     ledger.write_text(saved)
     wait_until(lambda: enqueue_status(node, "Quick")[0] == 200, timeout=15, what="enqueues taken again")
-    metrics = node.request("GET", "/metrics")[2].decode()
+    metrics = node.manage("GET", "/metrics")[2].decode()
     assert "jqm_ledger_failures_total" in metrics and "jqm_ledger_reachable 1" in metrics
 
 
@@ -210,7 +217,7 @@ def test_an_address_whose_million_is_used_up(nodes: list[RunningNode], ips: tupl
     node = launch_node(tmp_path / "n", ip=ips[0], port=PORT, config=config(tmp_path / "gate"),
                        env={"JQM_ID_LEDGER": f"file:{ledger}"})  # fmt: skip
     nodes.append(node)
-    status = get_json(node, "/node/status")
+    status = node_status(node)
     assert (status["idCapacity"], status["idsRemaining"]) == (3, 3)
     assert [node.enqueue("Quick") for _ in range(3)][-1] == id_base(ips[0]) + BLOCK_SIZE - 1
     answer = enqueue_status(node, "Quick")
@@ -249,7 +256,7 @@ def test_sigterm_drains_runs_what_it_holds_and_reports_the_rest(
     never = get_json(node, f"/ws/client/ji/{held['id']}/messages")
     assert never == [f"Cancelled, never started: the node n ({ips[0]}) shut down (SIGTERM) and its shutdown grace "
                      "of 6s ran out"]  # fmt: skip
-    assert get_json(node, "/node/status")["drainReason"] == "sigterm"
+    assert node_status(node)["drainReason"] == "sigterm"
     node.process.send_signal(signal.SIGTERM)  # a second signal ends the linger: nothing more to read
     assert node.process.wait(timeout=60) == 0
     log = node.log_path.read_text()
@@ -281,18 +288,18 @@ def test_history_is_handed_over_answered_by_the_custodian_then_expires(
     files = get_json(leaving, f"/ws/client/ji/{echo}/files")
 
     assert leaving.stop(signal.SIGTERM) == 0
-    custodian, other = (b, c) if get_json(b, "/node/status")["handovers"] else (c, b)
-    handovers = get_json(custodian, "/node/status")["handovers"]
+    custodian, other = (b, c) if node_status(b)["handovers"] else (c, b)
+    handovers = node_status(custodian)["handovers"]
     assert [(h["from"], h["jobs"], h["notRun"]) for h in handovers] == [(leaving.ip, 3, 0)]
-    assert "jqm_handovers_received_total 1" in custodian.request("GET", "/metrics")[2].decode()
+    assert "jqm_handovers_received_total 1" in custodian.manage("GET", "/metrics")[2].decode()
     custody = json.loads(ledger.read_text())[leaving.ip]["custody"]
     assert [holder for _, _, holder in custody] == [custodian.ip]
 
     custodian.stop(signal.SIGKILL)  # the custodian journaled what it took: a crash loses none of it
     custodian = launch_node(custodian.workdir, ip=custodian.ip, port=PORT, config=cfg, env=env)
     nodes.append(custodian)
-    assert get_json(custodian, "/node/status")["journal"]["recovered"]["held"] == 2
-    metrics = custodian.request("GET", "/metrics")[2].decode()
+    assert node_status(custodian)["journal"]["recovered"]["held"] == 2
+    metrics = custodian.manage("GET", "/metrics")[2].decode()
     assert "jqm_history_held_jobs 2" in metrics and "jqm_journal_bytes " in metrics
     for reader in (other, custodian):
         assert get_json(reader, f"/ws/client/ji/{echo}") == before
@@ -312,7 +319,7 @@ def test_history_is_handed_over_answered_by_the_custodian_then_expires(
     assert status == 200 and [job["id"] for job in page["instances"]] == [echo, failed]
 
     assert custodian.stop(signal.SIGTERM) == 0  # a custodian that leaves hands over what it holds too
-    assert get_json(other, "/node/status")["handovers"][-1]["from"] == custodian.ip
+    assert node_status(other)["handovers"][-1]["from"] == custodian.ip
     assert get_json(other, f"/ws/client/ji/{echo}") == before
     assert json.loads(ledger.read_text())[leaving.ip]["custody"][-1][2] == other.ip
     status, _, body = other.request("GET", f"/ws/client/ji/{oldest}", headers=JSON)
@@ -331,7 +338,7 @@ def test_jobs_answered_twice_during_the_linger_are_counted_once(
     for job_id in done:
         leaving.wait_state(job_id, "ENDED")
     leaving.process.send_signal(signal.SIGTERM)
-    wait_until(lambda: get_json(custodian, "/node/status")["handovers"], what="the handover")
+    wait_until(lambda: node_status(custodian)["handovers"], what="the handover")
     assert leaving.process.poll() is None, "still lingering: both nodes answer for these jobs"
     assert [job["id"] for job in get_json(custodian, "/ws/client/ji")] == done
     status, page = post_json(custodian, "/ws/client/ji/query", {"user": "kim"})
@@ -351,5 +358,5 @@ def test_without_a_ledger_the_custodian_still_takes_the_history(
     leaving.wait_state(job_id, "ENDED")
     assert leaving.stop(signal.SIGTERM) == 0
     assert custodian.state(job_id) == "ENDED", "nothing records custody: only the custodian answers for it"
-    assert get_json(custodian, "/node/status")["handoverSent"] is None
-    assert get_json(custodian, "/node/status")["handovers"][0]["jobs"] == 1
+    assert node_status(custodian)["handoverSent"] is None
+    assert node_status(custodian)["handovers"][0]["jobs"] == 1
