@@ -30,7 +30,8 @@ def build_app(node: Node) -> web.Application:
     app.add_routes(peer.routes())
     rules = access.rules_for(app.router.routes(), access.ROUTE_RULES)  # every route has its rule, or no start
     guard = access.access_middleware(rules=rules, verifier=node.verifier, cluster_secret=security.cluster_secret)
-    app.middlewares.extend([error_middleware, body_timeout_middleware(security.body_timeout), guard, forwarding])
+    timeout = body_timeout_middleware(security.body_timeout, exempt_prefix=access.PEER_PREFIX)
+    app.middlewares.extend([error_middleware, timeout, guard, forwarding])
     app.cleanup_ctx.append(_peer_connections(node))
     return app
 

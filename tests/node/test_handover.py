@@ -6,6 +6,7 @@ a handover must be signed by a node of the cluster, as every node-to-node call.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -42,12 +43,15 @@ def tampered() -> dict[str, str]:
     return {**headers, peerauth.SIGNATURE: mac[:-1] + ("1" if mac.endswith("0") else "0")}
 
 
+BODY_TIMEOUT = 0.3
+
+
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[tuple[TestClient, Node]]:  # type: ignore[type-arg]
     settings = Settings(
         ip=SELF, name="custodian", host="127.0.0.1", port=0, workdir=tmp_path / "work", id_limit=1000,
         shutdown_grace=1, kill_grace=1, id_ledger=f"file:{tmp_path / 'ledger.json'}",
-        security=SecuritySettings(cluster_secret=SECRET),
+        security=SecuritySettings(cluster_secret=SECRET, body_timeout=BODY_TIMEOUT),
     )  # fmt: skip
     config = NodeConfig(queues=[Queue(id=1, name="q", default=True)], job_definitions=[JobDefinition(0, "T", "true")])
     node = Node(settings, config)
@@ -145,3 +149,24 @@ async def test_refusals(client: tuple[TestClient, Node]) -> None:  # type: ignor
     path = HANDOVER + "?evenIfDraining=true"
     second_round = await http.post(path, data=ndjson(HEADER), headers=signed(path))
     assert second_round.status == 200
+
+
+async def slowly(*parts: bytes) -> AsyncIterator[bytes]:
+    """``parts`` sent one by one, twice the body timeout apart."""
+    for part in parts:
+        await asyncio.sleep(2 * BODY_TIMEOUT)
+        yield part
+
+
+async def test_a_handover_may_take_longer_than_the_body_timeout(client: tuple[TestClient, Node]) -> None:  # type: ignore[type-arg]
+    """JQM_BODY_TIMEOUT bounds clients; a handover is bounded by its sender (JQM_HANDOVER_TIMEOUT)."""
+    http, node = client
+    headers = {"Content-Type": "application/x-ndjson"}
+    slow_client_call = await http.post(
+        "/ws/client/ji/query", data=slowly(b"{", b"}"), headers={**headers, "Content-Type": "application/json"}
+    )
+    assert slow_client_call.status == 408, "the same slowness on a client route is cut"
+    lines = ndjson(HEADER, job_line(5)).splitlines(keepends=True)
+    response = await http.post(HANDOVER, data=slowly(*lines), headers={**headers, **signed()})
+    assert response.status == 200, await response.text()
+    assert (await response.json())["accepted"] == 1 and len(node.history) == 1
