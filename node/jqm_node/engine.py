@@ -643,7 +643,7 @@ class Engine:
         self.shutting_down = True
 
     def undrain(self) -> None:
-        """Takes new work again after a drain (the caller checks the node is not stopping)."""
+        """Takes new work again after a drain (the caller checks the node is not ``shutting_down``)."""
         if self.draining:
             log.info("undrained: taking new jobs again (the drain's reason was %s)", self.drain_reason)
         self.draining = False
