@@ -141,6 +141,9 @@ async def test_refusals(client: tuple[TestClient, Node]) -> None:  # type: ignor
     http, node = client
     bad_header = await http.post(HANDOVER, data=ndjson({"version": 9}), headers=signed())
     assert bad_header.status == 400 and "unsupported handover version" in await bad_header.text()
+    someone_else = {**HEADER, "from": "10.244.0.10"}
+    wrong_sender = await http.post(HANDOVER, data=ndjson(someone_else), headers=signed())
+    assert wrong_sender.status == 400 and "says it comes from 10.244.0.10 but was sent by" in await wrong_sender.text()
     bad_range = {**HEADER, "ranges": {GONE: [[5, 2_000_000]]}}
     assert (await http.post(HANDOVER, data=ndjson(bad_range), headers=signed())).status == 400
     node.engine.drain()

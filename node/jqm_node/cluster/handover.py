@@ -10,8 +10,10 @@ one line per finished job (its own, and those it held for nodes that left before
 ``ranges`` are the ID offsets whose history the member takes over, by owner address: those the
 leaving node's work directory reserved, and those it held. Logs are cut to their last
 ``JQM_HANDOVER_LOG_BYTES`` (a first line says how much was cut); deliverable contents are not sent,
-only their list. The member journals every record, then records in the ledger that it holds those
-ranges (so any node finds it), and answers ``{"accepted": n, "custodyRecorded": true}``.
+only their list. The header's ``from`` must be the node that signed the call (``X-Jqm-Forwarded-By``,
+checked with its signature before the handler runs). The member journals every record, then records
+in the ledger that it holds those ranges (so any node finds it), and answers
+``{"accepted": n, "custodyRecorded": true}``.
 
 Members are tried in random order; a member that is draining refuses (503) unless the sender found
 no other (second round), one that is stopping always refuses.
@@ -34,7 +36,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from jqm_node.cluster.forwarding import Forwarder
+from jqm_node.cluster.forwarding import FORWARDED_BY, Forwarder
 from jqm_node.cluster.membership import Membership
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, UnavailableError
@@ -294,6 +296,10 @@ async def receive_history(
     except StopAsyncIteration:
         raise BadRequestError("empty handover") from None
     sender, not_run, ranges = _parse_header(first)
+    if sender != request.headers.get(FORWARDED_BY):
+        raise BadRequestError(
+            f"the handover says it comes from {sender} but was sent by {request.headers.get(FORWARDED_BY)}"
+        )
     accepted = 0
     pack = history.new_pack(sender)
     try:
