@@ -3,7 +3,9 @@
 Every test node runs with authentication on, the users of :data:`USERS` (one per built-in role),
 a management token and a cluster secret shared by all test nodes; :meth:`RunningNode.request`
 authenticates as ``admin`` unless told otherwise, :meth:`RunningNode.manage` calls the management
-listener with the token.
+listener with the token. Membership, the ID ledger and the journal come from ``env`` (``JQM_PEERS``,
+``JQM_ID_LEDGER``, ``JQM_JOURNAL``...); without them a node is alone, with its ledger and journal in
+its work directory. Tests of several nodes take addresses from :func:`loopback_addresses`.
 """
 
 from __future__ import annotations
