@@ -1,8 +1,8 @@
 """Runs every node benchmark, several times each, and prints medians as a Markdown table.
 
-Environment: ``BENCH_RUNS`` (default 3), ``BENCH_JOBS`` finished jobs for the memory figure
-(default 100000), ``BENCH_ONLY`` (comma-separated sections: node, forwarding, cluster; default node and
-forwarding; cluster needs ``make up``).
+Environment: ``BENCH_RUNS`` (default 3), ``BENCH_JOBS`` finished jobs for the memory and handover figures
+(default 100000), ``BENCH_ONLY`` (comma-separated sections: node, forwarding, durability, cluster; default
+node, forwarding and durability; cluster needs ``make up``).
 Raw results go to ``bench/results/latest.json``.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, enqueue, forwarding, jobs, memory
+from bench import cluster, durability, enqueue, forwarding, jobs, memory
 
 
 def _median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
@@ -28,7 +28,7 @@ def _median_of(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, 
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     job_count = int(os.environ.get("BENCH_JOBS", "100000"))
-    sections = set(os.environ.get("BENCH_ONLY", "node,forwarding").split(","))
+    sections = set(os.environ.get("BENCH_ONLY", "node,forwarding,durability").split(","))
     machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     results: dict[str, Any] = {"machine": machine, "runs": runs}
     with tempfile.TemporaryDirectory(prefix="jqm-bench-") as tmp:
@@ -48,6 +48,9 @@ def main() -> None:
             results["history"] = memory.per_job_bytes(fresh(), job_count)
         if "forwarding" in sections:
             results["forwarding"] = _median_of(runs, lambda: forwarding.run(workdir=fresh()))
+        if "durability" in sections:
+            results["durability"] = _median_of(runs, lambda: durability.cost(fresh()))
+            results["handover"] = _median_of(runs, lambda: durability.handover_time(fresh(), job_count))
         if "cluster" in sections:
             results["cluster"] = _median_of(runs, cluster.run)
     out = Path(__file__).parent / "results"
@@ -88,6 +91,21 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
              f"p50 {f['p50_ratio']:.2f}x", "p50 <= 2x local"),
             (f"3-node query fan-out ({f['fanout_jobs']:.0f} jobs, page of 50): req/s, p50 / p99 ms",
              f"{f['fanout_rps']:.0f}, {f['fanout_p50_ms']:.1f} / {f['fanout_p99_ms']:.1f}", "", "", ""),
+        ]  # fmt: skip
+    if "durability" in r:
+        d, h = r["durability"], r["handover"]
+        rows += [
+            ("enqueue, req/s, ledger (file) + journal on vs off", f"{d['enqueue_durable_rps']:.0f}",
+             f"{d['enqueue_bare_rps']:.0f} (off)", f"{d['enqueue_ratio']:.0%}", ">= 90 %"),
+            ("node CPU per enqueue, us, on vs off", f"{d['enqueue_durable_cpu_us']:.0f}",
+             f"{d['enqueue_bare_cpu_us']:.0f} (off)", f"{d['enqueue_bare_cpu_us'] / d['enqueue_durable_cpu_us']:.0%}",
+             ""),
+            ("trivial jobs/s, ledger (file) + journal on vs off", f"{d['jobs_durable_per_s']:.0f}",
+             f"{d['jobs_bare_per_s']:.0f} (off)", f"{d['jobs_ratio']:.0%}", ">= 90 %"),
+            (f"handover of {h['handover_jobs']:.0f} finished jobs (SIGTERM to custodian holding them), s",
+             f"{h['handover_s']:.1f}", "", "", ""),
+            (f"journal recovery of {h['handover_jobs']:.0f} jobs at start (to healthy), s", f"{h['recovery_s']:.1f}",
+             "", "", ""),
         ]  # fmt: skip
     if "cluster" in r:
         c = r["cluster"]

@@ -38,7 +38,7 @@ def common_free_port() -> int:
 def three_nodes(workdir: Path) -> Iterator[list[BenchNode]]:
     """Three nodes with authentication on: forwarded and fanned-out calls are signed."""
     port = common_free_port()
-    env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": ",".join(IPS), "JQM_PEER_PORT": str(port)}
+    env = {"JQM_PEERS": ",".join(IPS), "JQM_PEER_PORT": str(port)}
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(jqm_node(workdir / ip, CONFIG, ip=ip, port=port, env=env)) for ip in IPS]
 

@@ -55,10 +55,10 @@ async def wait_idle(node: BenchNode, *, limit_seconds: float) -> None:
     raise TimeoutError("jobs did not finish in time")
 
 
-def job_throughput(workdir: Path, count: int = 3000) -> float:
+def job_throughput(workdir: Path, count: int = 3000, env: dict[str, str] | None = None) -> float:
     """Jobs per second from the first enqueue until the last of ``count`` ``true`` jobs ended."""
     config = {"queues": [{"name": "q", "maxThreads": SLOTS}], "jobDefinitions": [{"name": "T", "path": "true"}]}
-    with jqm_node(workdir, config) as node:
+    with jqm_node(workdir, config, env=env) as node:
 
         async def measure() -> float:
             start = time.perf_counter()
@@ -83,12 +83,14 @@ def start_latency(workdir: Path, count: int = 500) -> dict[str, float]:
         )
         node = Node(settings, config)
         node.workspace.create()
+        await node.start()  # opens the journal, as a served node does
         delays = []
         for _ in range(count):
             job = node.engine.enqueue(JobRequest(application_name="T"))
             assert job.began_date is not None, "a free slot starts the job during enqueue"
             delays.append(job.began_date - job.enqueue_date)
             await node.engine.wait_idle()
+        await node.close()
         return delays
 
     delays = sorted(asyncio.run(measure()))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from jqm_node.api import access, client, management, openapi, simple
+from jqm_node.api import access, client, management, openapi, peer, simple
 from jqm_node.api.errors import error_middleware
 from jqm_node.api.limits import body_timeout_middleware
 from jqm_node.cluster.forwarding import forwarding_middleware
@@ -21,15 +21,17 @@ their own limits (``JQM_MAX_INPUT_BYTES``)."""
 
 def build_app(node: Node) -> web.Application:
     security = node.settings.security
-    forwarding = forwarding_middleware(forwarder=node.forwarder, self_ip=node.settings.ip, id_of=object_id_of)
+    forwarding = forwarding_middleware(forwarder=node.forwarder, resolver=node.resolver, id_of=object_id_of)
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[NODE_KEY] = node
     app.add_routes(simple.routes())
     app.add_routes(client.routes())
     app.add_routes(openapi.routes())
+    app.add_routes(peer.routes())
     rules = access.rules_for(app.router.routes(), access.ROUTE_RULES)  # every route has its rule, or no start
     guard = access.access_middleware(rules=rules, verifier=node.verifier, cluster_secret=security.cluster_secret)
-    app.middlewares.extend([error_middleware, body_timeout_middleware(security.body_timeout), guard, forwarding])
+    timeout = body_timeout_middleware(security.body_timeout, exempt_prefix=access.PEER_PREFIX)
+    app.middlewares.extend([error_middleware, timeout, guard, forwarding])
     app.cleanup_ctx.append(_peer_connections(node))
     return app
 

@@ -17,10 +17,11 @@ from aiohttp import web
 from jqm_node import cli_security
 from jqm_node.app import build_app, build_management_app
 from jqm_node.auth.users import UsersError
-from jqm_node.cluster.peers import parse_cidrs
 from jqm_node.commands import unsafe_ending
 from jqm_node.config import ConfigError, NodeConfig, load_job_definition_files, load_node_config
 from jqm_node.ids import BLOCK_SIZE
+from jqm_node.ledger import LedgerError, parse_ledger_spec
+from jqm_node.lifecycle import leave
 from jqm_node.logs import configure_logging
 from jqm_node.netinfo import detect_ipv4, validate_ipv4
 from jqm_node.node import Node, Settings
@@ -48,7 +49,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kill-grace", default=env("JQM_KILL_GRACE", "10"), help="seconds [env JQM_KILL_GRACE]")
     p.add_argument("--id-limit", default=env("JQM_ID_LIMIT", str(BLOCK_SIZE)), help="[env JQM_ID_LIMIT]")
     p.add_argument("--log-level", default=env("JQM_LOG_LEVEL", "INFO"), help="[env JQM_LOG_LEVEL]")
-    p.add_argument("--peer-cidrs", default=env("JQM_PEER_CIDRS", ""), help="networks of peers [env JQM_PEER_CIDRS]")
     p.add_argument("--peers", default=env("JQM_PEERS", ""), help="peer IPv4 addresses [env JQM_PEERS]")
     p.add_argument("--peers-dns", default=env("JQM_PEERS_DNS"), help="DNS name of all nodes [env JQM_PEERS_DNS]")
     p.add_argument("--peer-port", default=env("JQM_PEER_PORT", "1789"), help="peers' API port [env JQM_PEER_PORT]")
@@ -58,6 +58,37 @@ def _parser() -> argparse.ArgumentParser:
         help="after a drain starts, seconds new jobs are still taken [env JQM_DRAIN_ACCEPT_SECONDS]",
     )
     p.add_argument("--forward-timeout", default=env("JQM_FORWARD_TIMEOUT", "10"), help="[env JQM_FORWARD_TIMEOUT]")
+    p.add_argument(
+        "--forward-connect-timeout",
+        default=env("JQM_FORWARD_CONNECT_TIMEOUT", "1"),
+        help="seconds a member may take to accept a connection [env JQM_FORWARD_CONNECT_TIMEOUT]",
+    )
+    p.add_argument(
+        "--id-ledger",
+        default=env("JQM_ID_LEDGER", ""),
+        help="file:PATH, configmap:NAMESPACE/NAME or off (default file:WORKDIR/id-ledger.json) [env JQM_ID_LEDGER]",
+    )
+    p.add_argument("--journal", default=env("JQM_JOURNAL", "on"), help="on or off [env JQM_JOURNAL]")
+    p.add_argument(
+        "--history-max-jobs",
+        default=env("JQM_HISTORY_MAX_JOBS", "100000"),
+        help="handed-over jobs kept, 0 = no limit [env JQM_HISTORY_MAX_JOBS]",
+    )
+    p.add_argument(
+        "--history-max-age-seconds",
+        default=env("JQM_HISTORY_MAX_AGE_SECONDS", "604800"),
+        help="how long handed-over jobs are kept after their end, 0 = no limit [env JQM_HISTORY_MAX_AGE_SECONDS]",
+    )
+    p.add_argument(
+        "--handover-log-bytes",
+        default=env("JQM_HANDOVER_LOG_BYTES", "16384"),
+        help="bytes of stdout and of stderr handed over per job [env JQM_HANDOVER_LOG_BYTES]",
+    )
+    p.add_argument(
+        "--handover-timeout",
+        default=env("JQM_HANDOVER_TIMEOUT", "60"),
+        help="seconds the handover may take when leaving [env JQM_HANDOVER_TIMEOUT]",
+    )
     cli_security.add_arguments(p)
     return p
 
@@ -100,31 +131,40 @@ def load(argv: Sequence[str] | None = None) -> tuple[Settings, NodeConfig]:
     if not 0 < id_limit <= BLOCK_SIZE:
         raise ConfigError("command line", "--id-limit", f"must be between 1 and {BLOCK_SIZE}")
     try:
-        peer_networks = parse_cidrs(args.peer_cidrs)
-    except ValueError as e:
-        raise ConfigError("command line", "--peer-cidrs", str(e)) from None
-    try:
         peers = tuple(validate_ipv4(p.strip()) for p in args.peers.split(",") if p.strip())
     except ValueError as e:
         raise ConfigError("command line", "--peers", str(e)) from None
     grace = args.shutdown_grace if args.shutdown_grace is not None else config.shutdown_grace_seconds
+    workdir = Path(args.workdir)
+    try:
+        id_ledger = parse_ledger_spec(args.id_ledger, workdir=workdir)
+    except ValueError as e:
+        raise ConfigError("command line", "--id-ledger", str(e)) from None
+    if args.journal not in ("on", "off"):
+        raise ConfigError("command line", "--journal", f"expected on or off, got {args.journal!r}")
     settings = Settings(
         ip=ip,
         name=args.name or config.name or socket.gethostname(),
         host=host.strip("[]"),
         port=int(port),
-        workdir=Path(args.workdir),
+        workdir=workdir,
         id_limit=id_limit,
         shutdown_grace=_number("--shutdown-grace", str(grace)) if grace is not None else 30.0,
         kill_grace=_number("--kill-grace", args.kill_grace),
         shutdown_linger=_number("--shutdown-linger", args.shutdown_linger),
-        peer_networks=peer_networks,
         peers=peers,
         peers_dns=args.peers_dns or None,
         peer_port=int(_number("--peer-port", args.peer_port, integer=True)),
         forward_timeout=_number("--forward-timeout", args.forward_timeout),
+        forward_connect_timeout=_number("--forward-connect-timeout", args.forward_connect_timeout),
         drain_accept_seconds=_number("--drain-accept-seconds", args.drain_accept_seconds),
-        security=cli_security.security_settings(args, has_peers=bool(peer_networks or peers or args.peers_dns)),
+        security=cli_security.security_settings(args, has_peers=bool(peers or args.peers_dns)),
+        id_ledger=id_ledger,
+        journal=args.journal == "on",
+        history_max_jobs=int(_number("--history-max-jobs", args.history_max_jobs, integer=True)),
+        history_max_age=_number("--history-max-age-seconds", args.history_max_age_seconds),
+        handover_log_bytes=int(_number("--handover-log-bytes", args.handover_log_bytes, integer=True)),
+        handover_timeout=_number("--handover-timeout", args.handover_timeout),
     )
     return settings, config
 
@@ -137,38 +177,51 @@ def _runner(app: web.Application, security: SecuritySettings) -> web.AppRunner:
     )
 
 
-async def serve(node: Node) -> None:
-    """Serves until SIGTERM or SIGINT, then stops gracefully: no new job, running jobs get the grace."""
+async def serve(node: Node) -> int:
+    """Serves until SIGTERM or SIGINT, then leaves the cluster without dropping anything (lifecycle.py).
+    Returns the exit code."""
     s, security = node.settings, node.settings.security
+    try:
+        await node.start()
+    except OSError as e:
+        log.error("cannot rewrite the journal in %s: %s", s.workdir, e.strerror or e)
+        await node.close()
+        return 1
     runner, management = _runner(build_app(node), security), _runner(build_management_app(node), security)
     await runner.setup()
     await management.setup()
-    tls = server_context(security.tls) if security.tls else None
-    site = web.TCPSite(runner, s.host, s.port, backlog=1024, reuse_address=True, ssl_context=tls)
-    await site.start()
-    # The management listener carries the management token: it is TLS too when the client listener is.
-    await web.TCPSite(
-        management, security.management_host, security.management_port, reuse_address=True, ssl_context=tls
-    ).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if not security.auth_enabled:
-        log.warning("AUTHENTICATION IS OFF (--auth off): anyone who reaches %s:%s may run, read and kill jobs",
-                    s.host, s.port)  # fmt: skip
-    log.info("JQM node %s listening on %s:%s (%s), management on %s:%s, job IDs from %s, %d job definition(s)",
-             s.name, s.host, s.port, "https" if tls else "http", security.management_host, security.management_port,
-             s.ip, len(node.engine.definitions))  # fmt: skip
-    await stop.wait()
-    log.info("stop requested: no new job; running jobs have %ss to finish", s.shutdown_grace)
-    await node.engine.stop(grace=s.shutdown_grace)
-    if s.shutdown_linger:
-        log.info("jobs done; still answering for %ss so clients can read final states", s.shutdown_linger)
-        await asyncio.sleep(s.shutdown_linger)
-    await runner.cleanup()
-    await management.cleanup()
+    try:
+        tls = server_context(security.tls) if security.tls else None
+        try:
+            await web.TCPSite(runner, s.host, s.port, backlog=1024, reuse_address=True, ssl_context=tls).start()
+            # The management listener carries the management token: it is TLS too when the client listener is.
+            await web.TCPSite(
+                management, security.management_host, security.management_port, reuse_address=True, ssl_context=tls
+            ).start()
+        except OSError as e:
+            log.error("cannot listen on %s:%s or %s:%s (management): %s",
+                      s.host, s.port, security.management_host, security.management_port, e.strerror or e)  # fmt: skip
+            return 1
+        stop, hurry = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: (hurry if stop.is_set() else stop).set())
+        if not security.auth_enabled:
+            log.warning("AUTHENTICATION IS OFF (--auth off): anyone who reaches %s:%s may run, read and kill jobs",
+                        s.host, s.port)  # fmt: skip
+        log.info("JQM node %s listening on %s:%s (%s), management on %s:%s, job IDs from %s (ID ledger: %s, "
+                 "journal: %s), %d job definition(s)",
+                 s.name, s.host, s.port, "https" if tls else "http", security.management_host,
+                 security.management_port, s.ip, s.id_ledger or "off", "on" if s.journal else "off",
+                 len(node.engine.definitions))  # fmt: skip
+        await stop.wait()
+        await leave(node, hurry=hurry)
+    finally:
+        await runner.cleanup()
+        await management.cleanup()
+        await node.close()
     log.info("stopped")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,18 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsersError) as e:
         print(f"jqm-node: invalid configuration: {e}", file=sys.stderr)
         return 2
+    except LedgerError as e:
+        print(f"jqm-node: invalid configuration: --id-ledger: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"jqm-node: cannot prepare the work directory {settings.workdir}: {e}", file=sys.stderr)
         return 2
     configure_logging(node.workspace.engine_log, settings_level())
-    try:
-        asyncio.run(serve(node))
-    except OSError as e:
-        m = settings.security
-        log.error("cannot listen on %s:%s or %s:%s (management): %s",
-                  settings.host, settings.port, m.management_host, m.management_port, e.strerror or e)  # fmt: skip
-        return 1
-    return 0
+    if os.environ.get("JQM_PEER_CIDRS"):
+        log.warning("JQM_PEER_CIDRS is no longer used: a node forwards to the members of its cluster only "
+                    "(JQM_PEERS, JQM_PEERS_DNS)")  # fmt: skip
+    return asyncio.run(serve(node))
 
 
 def settings_level() -> str:

@@ -8,23 +8,37 @@ cancelled, re-prioritised) is skipped when popped. Dispatch runs when something 
 slot (enqueue, job end, resume, a run-after date), never on a polling interval.
 
 Every state change goes through :meth:`Engine._set_state`, which keeps the per-queue, per-state
-counters that ``/metrics`` and ``/node/status`` read in O(1).
+counters that ``/metrics`` and ``/node/status`` read in O(1), and records the job in the journal
+(:mod:`jqm_node.journal`) before anything is acknowledged. Reads fall back to the history this node
+holds for nodes that left (:mod:`jqm_node.history`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from jqm_node.errors import BadRequestError, DeleteNotFoundError, InvalidEnqueueError, NotFoundError, UnavailableError
-from jqm_node.ids import IdAllocator, IdsExhaustedError
+from jqm_node.errors import (
+    BadRequestError,
+    DeleteNotFoundError,
+    GoneError,
+    InvalidEnqueueError,
+    NotFoundError,
+    UnavailableError,
+)
+from jqm_node.history import HeldHistory
+from jqm_node.ids import IdAllocator, IdsExhaustedError, IdSource, IdsUnavailableError, ip_from_id
+from jqm_node.journal import JobJournal, NoJournal
 from jqm_node.model import (
     ACTIVE_STATES,
+    WAITING_STATES,
     Deliverable,
+    HeldJob,
     JobDefinition,
     JobInstance,
     JobRequest,
@@ -35,6 +49,9 @@ from jqm_node.model import (
 from jqm_node.runner import JobRunner, Outcome, RunningJob
 
 log = logging.getLogger(__name__)
+
+SIGTERM_DRAIN_REASON = "sigterm"
+"""``drainReason`` of a node draining because it got SIGTERM."""
 
 
 class Engine:
@@ -47,11 +64,18 @@ class Engine:
         definitions: list[JobDefinition],
         runner: JobRunner,
         id_limit: int,
+        ids: IdSource | None = None,
+        journal: JobJournal | None = None,
+        history: HeldHistory | None = None,
     ) -> None:
         self.ip = ip
         self.node_name = node_name
-        self.ids = IdAllocator(ip, id_limit)
-        self._deliverable_ids = IdAllocator(ip)
+        self.ids: IdSource = ids if ids is not None else IdAllocator(ip, id_limit)
+        """Job, deliverable and input file IDs all come from here: one ID never names two things."""
+        self.journal: JobJournal = journal if journal is not None else NoJournal()
+        self.history = (
+            history if history is not None else HeldHistory(workspace=runner.workspace, max_jobs=0, max_age=0)
+        )
         self.queues = {q.name: q for q in queues}
         self._queues_by_id = {q.id: q for q in queues}
         self.default_queue = next(q for q in queues if q.default)
@@ -67,7 +91,11 @@ class Engine:
         self.draining = False
         self.drain_reason: str | None = None
         self._accept_until = 0.0
+        self.shutting_down = False
+        """True from SIGTERM on: the node drains for good and exits (``stopping`` in ``/node/status``)."""
         self.stopping = False
+        """True once the node starts no job any more (the last steps of a shutdown)."""
+        self._crash_when_ended: set[int] = set()
         self._ready: dict[int, list[tuple[int, float, int]]] = {q.id: [] for q in queues}
         self._scheduled: list[tuple[float, int]] = []
         self._scheduled_timer: asyncio.TimerHandle | None = None
@@ -75,6 +103,7 @@ class Engine:
         self._running_highlanders: set[int] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._changed = asyncio.Event()
 
     # ------------------------------------------------------------------ health and counters
 
@@ -88,7 +117,7 @@ class Engine:
     @property
     def dispatching(self) -> bool:
         """True while the node takes new work: what the health URL reports."""
-        return not (self.draining or self.stopping) and self.ids.remaining > 0
+        return not (self.draining or self.stopping) and self.ids.unavailable_reason() is None
 
     def count(self, states: Iterable[State]) -> int:
         wanted = set(states)
@@ -128,18 +157,21 @@ class Engine:
         queue = self.queue(request.queue_name) if request.queue_name else self._definition_queue(jd)
         if request.start_state not in (None, State.SUBMITTED, State.HOLDED):
             raise InvalidEnqueueError("startState may only be SUBMITTED or HOLDED")
-        try:
-            job_id = self.ids.next_id()
-        except IdsExhaustedError as e:
-            raise UnavailableError(str(e)) from None
+        job_id = self._new_id()
         # Jobs without request parameters share their definition's map: a million jobs, one dict.
         parameters = {**jd.parameters, **request.parameters} if request.parameters else jd.parameters
         priority = request.priority if request.priority is not None else (jd.priority or 0)
+        if request.run_after is not None and request.run_after > time.time():
+            state = State.SCHEDULED
+        elif request.start_state is State.HOLDED:
+            state = State.HOLDED
+        else:
+            state = State.SUBMITTED
         job = JobInstance(
             id=job_id,
             definition=jd,
             queue=queue,
-            state=State.SUBMITTED,
+            state=state,
             rank=self._take_rank(),
             enqueue_date=time.time(),
             priority=priority,
@@ -156,17 +188,24 @@ class Engine:
             application=request.application if request.application is not None else jd.application,
             run_after=request.run_after,
         )
+        if not self.journal.job(job):
+            raise UnavailableError(
+                "this node cannot write its journal (see its log); it refuses new jobs rather than lose them"
+            )
         self.jobs[job_id] = job
         self.enqueued_total += 1
-        self.state_counts[(queue.name, State.SUBMITTED)] += 1
-        if request.run_after is not None and request.run_after > time.time():
-            self._set_state(job, State.SCHEDULED)
+        self.state_counts[(queue.name, state)] += 1
+        if state is State.SCHEDULED:
             self._schedule(job)
-        elif request.start_state is State.HOLDED:
-            self._set_state(job, State.HOLDED)
-        else:
+        elif state is State.SUBMITTED:
             self._make_ready(job)
         return job
+
+    def _new_id(self) -> int:
+        try:
+            return self.ids.next_id()
+        except (IdsExhaustedError, IdsUnavailableError) as e:
+            raise UnavailableError(str(e)) from None
 
     def enqueue_from_history(self, job_id: int) -> JobInstance:
         """A new job with the same request as an existing one (upstream: enqueue from history)."""
@@ -207,16 +246,44 @@ class Engine:
     # ------------------------------------------------------------------ reads
 
     def get(self, job_id: int) -> JobInstance:
-        try:
-            return self.jobs[job_id]
-        except KeyError:
-            raise NotFoundError(f"No job instance of ID {job_id}") from None
+        """A job of this node, or one it holds for a node that left; 410 for a held one that expired."""
+        job = self.find(job_id)
+        if job is None:
+            self._absent(job_id, "job instance")
+        return job  # type: ignore[return-value]
 
     def deliverable(self, deliverable_id: int) -> Deliverable:
-        try:
-            return self.deliverables[deliverable_id]
-        except KeyError:
-            raise NotFoundError(f"No deliverable of ID {deliverable_id}") from None
+        item = self.deliverables.get(deliverable_id) or self.history.deliverables.get(deliverable_id)
+        if item is None:
+            self._absent(deliverable_id, "deliverable")
+        return item  # type: ignore[return-value]
+
+    def _absent(self, object_id: int, what: str) -> None:
+        if self.history.holds_range_of(object_id):
+            raise GoneError(
+                f"No {what} of ID {object_id} any more: its node {ip_from_id(object_id)} left the cluster and its "
+                f"history has expired (this node keeps {self.history.retention_text()}) or was never handed over"
+            )
+        raise NotFoundError(f"No {what} of ID {object_id}")
+
+    def find(self, job_id: int) -> JobInstance | None:
+        """The job of this ID in the store or held history, or None."""
+        return self.jobs.get(job_id) or self.history.jobs.get(job_id)
+
+    def in_id_order(self) -> Iterator[JobInstance]:
+        """Every job of the store and of the held history, by ID."""
+        if not self.history.jobs:
+            return iter(self.jobs.values())  # insertion order is ID order
+        return heapq.merge(self.jobs.values(), self.history.in_id_order(), key=lambda job: job.id)
+
+    def knows(self, object_id: int) -> bool:
+        """True when a job or deliverable of this ID is in this node's store or held history."""
+        return (
+            object_id in self.jobs
+            or object_id in self.deliverables
+            or object_id in self.history.jobs
+            or object_id in self.history.deliverables
+        )
 
     def positions(self, queue: Queue) -> dict[int, int]:
         """1-based rank of every job waiting (SUBMITTED) in ``queue``, in dispatch order."""
@@ -275,7 +342,7 @@ class Engine:
         running = self.runner.start(job, self._on_exit)
         job.began_date = time.time()  # the process exists now
         self.running[job.id] = running
-        self._set_state(job, State.RUNNING)
+        self._set_state(job, State.RUNNING, pid=running.pid)
 
     def _on_exit(self, running: RunningJob, outcome: Outcome) -> None:
         job = running.job
@@ -286,7 +353,10 @@ class Engine:
             self._running_highlanders.discard(job.definition.id)
         if outcome.reason:
             job.add_message(outcome.reason)
-        if outcome.killed:
+        if job.id in self._crash_when_ended:
+            self._crash_when_ended.discard(job.id)
+            final = State.CRASHED
+        elif outcome.killed:
             final = State.KILLED
         elif outcome.exit_code == 0:
             final = State.ENDED
@@ -310,8 +380,14 @@ class Engine:
             job.add_message(f"Could not collect deliverables: {e}")
             return
         for stored, original in collected:
+            try:
+                deliverable_id = self.ids.next_id()
+            except (IdsExhaustedError, IdsUnavailableError) as e:
+                log.error("job %s: deliverable %s kept on disk without an ID: %s", job.id, stored, e)
+                job.add_message(f"Deliverable {original} could not be registered: {e}")
+                continue
             deliverable = Deliverable(
-                id=self._deliverable_ids.next_id(),
+                id=deliverable_id,
                 job_id=job.id,
                 path=str(stored),
                 file_family=job.definition.name,
@@ -322,11 +398,14 @@ class Engine:
                 job.deliverables = []
             job.deliverables.append(deliverable)
 
-    def _set_state(self, job: JobInstance, state: State) -> None:
+    def _set_state(self, job: JobInstance, state: State, *, pid: int | None = None) -> None:
         counts = self.state_counts
         counts[(job.queue.name, job.state)] -= 1
         counts[(job.queue.name, state)] += 1
         job.state = state
+        if state is not State.ATTRIBUTED:  # lasts no longer than the spawn call
+            self.journal.job(job, pid)
+        self._changed.set()
 
     # ------------------------------------------------------------------ run-after dates
 
@@ -372,6 +451,7 @@ class Engine:
             raise BadRequestError("An attempt was made to delete a job instance that was already running or done")
         self.state_counts[(job.queue.name, job.state)] -= 1
         del self.jobs[job_id]
+        self.journal.removed(job_id)
 
     def kill(self, job_id: int) -> JobInstance:
         """Cancels a waiting job; asks a running one to stop (SIGTERM, then SIGKILL)."""
@@ -382,6 +462,7 @@ class Engine:
         if running is None:
             raise BadRequestError("Job instance does not exist or has already finished")
         job.add_message("Kill attempt on the job")
+        self.journal.job(job)
         self.runner.kill(running)
         return job
 
@@ -410,6 +491,7 @@ class Engine:
         if running is None or not self.runner.pause(running):
             raise BadRequestError("An attempt was made to pause a job instance that is not running or already paused")
         job.add_message("Paused")
+        self.journal.job(job)
         return job
 
     def resume_running(self, job_id: int) -> JobInstance:
@@ -418,6 +500,7 @@ class Engine:
         if running is None or not self.runner.resume(running):
             raise BadRequestError("An attempt was made to resume a job instance that is not running or not paused")
         job.add_message("Resumed")
+        self.journal.job(job)
         return job
 
     def restart_crashed(self, job_id: int) -> JobInstance:
@@ -428,8 +511,12 @@ class Engine:
         if not job.definition.can_be_restarted:
             raise BadRequestError(f"The job definition {job.definition.name} does not allow restarts")
         restarted = self.enqueue(self.request_of(job))
-        self.state_counts[(job.queue.name, job.state)] -= 1
-        del self.jobs[job_id]
+        if isinstance(job, HeldJob):
+            self.history.jobs.pop(job_id, None)
+        else:
+            self.state_counts[(job.queue.name, job.state)] -= 1
+            del self.jobs[job_id]
+        self.journal.removed(job_id)
         return restarted
 
     def set_priority(self, job_id: int, priority: int) -> JobInstance:
@@ -437,6 +524,7 @@ class Engine:
         if job.state not in ACTIVE_STATES:
             raise BadRequestError("Job instance has already ended")
         job.priority = priority
+        self.journal.job(job)
         self._requeue_if_waiting(job)
         return job
 
@@ -458,6 +546,7 @@ class Engine:
             job.rank = self._take_rank()
         else:
             job.rank = (ranks[index - 1] + ranks[index]) / 2
+        self.journal.job(job)
         self._requeue_if_waiting(job)
         return job
 
@@ -466,6 +555,7 @@ class Engine:
         if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
             raise BadRequestError("Job instance does not exist or has already started")
         job.run_after = when
+        self.journal.job(job)
         if job.state is not State.HOLDED:
             if when > time.time():
                 self._set_state(job, State.SCHEDULED)
@@ -481,6 +571,7 @@ class Engine:
         self.state_counts[(job.queue.name, job.state)] -= 1
         self.state_counts[(queue.name, job.state)] += 1
         job.queue = queue
+        self.journal.job(job)
         self._requeue_if_waiting(job)
         return job
 
@@ -494,7 +585,7 @@ class Engine:
         job = self.get(job_id)
         if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
             raise BadRequestError("Job instance is already assigned to a node - cannot add input files")
-        return self._deliverable_ids.next_id()
+        return self._new_id()
 
     # ------------------------------------------------------------------ queue instructions
 
@@ -517,6 +608,22 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def adopt(self, jobs: Iterable[JobInstance]) -> None:
+        """Takes jobs recovered from the journal (none running) into the store, queues and timers."""
+        for job in sorted(jobs, key=lambda j: j.id):
+            self.jobs[job.id] = job
+            self.state_counts[(job.queue.name, job.state)] += 1
+            self._next_rank = max(self._next_rank, job.rank)
+            for deliverable in job.deliverables or ():
+                self.deliverables[deliverable.id] = deliverable
+            if job.state is State.SUBMITTED:
+                heapq.heappush(self._ready[job.queue.id], (-job.priority, job.rank, job.id))
+            elif job.state is State.SCHEDULED and job.run_after is not None:
+                heapq.heappush(self._scheduled, (job.run_after, job.id))
+        self._arm_scheduled_timer()
+        for queue in self.queues.values():
+            self._dispatch(queue)
+
     def drain(self, *, accept_seconds: float = 0.0, reason: str = "unspecified") -> None:
         """Reports unhealthy at once (the node leaves the load balancer) and refuses new jobs after
         ``accept_seconds``: the time load balancers need to notice, so no client sees a refusal.
@@ -528,29 +635,69 @@ class Engine:
             self.drain_reason = reason
         self.draining = True
 
+    def drain_for_shutdown(self, *, accept_seconds: float) -> None:
+        """Drains because the node got SIGTERM: ``drainReason`` becomes ``sigterm`` whatever drained the
+        node before, and the drain is for good (``shutting_down``: an undrain is refused from now on)."""
+        self.drain(accept_seconds=accept_seconds, reason=SIGTERM_DRAIN_REASON)
+        self.drain_reason = SIGTERM_DRAIN_REASON
+        self.shutting_down = True
+
     def undrain(self) -> None:
-        """Takes new work again after a drain (the caller checks the node is not stopping)."""
+        """Takes new work again after a drain (the caller checks the node is not ``shutting_down``)."""
         if self.draining:
             log.info("undrained: taking new jobs again (the drain's reason was %s)", self.drain_reason)
         self.draining = False
         self.drain_reason = None
 
+    def settled(self, *, deadline: float) -> bool:
+        """True once nothing can start or run any more before ``deadline`` (epoch seconds): the accept
+        window is closed, no job runs, no job waits in an enabled queue, none is due before the deadline."""
+        if self.accepting or self.running:
+            return False
+        for (queue_name, state), count in self.state_counts.items():
+            if state is State.SUBMITTED and count and self.queues[queue_name].enabled:
+                return False
+        for run_after, job_id in self._scheduled:
+            job = self.jobs.get(job_id)
+            if run_after < deadline and job is not None and job.state is State.SCHEDULED and job.run_after == run_after:
+                return False
+        return True
+
+    async def wait_settled(self, *, deadline: float) -> None:
+        """Returns once :meth:`settled` or at ``deadline`` (epoch seconds), whichever comes first."""
+        while (left := deadline - time.time()) > 0 and not self.settled(deadline=deadline):
+            self._changed.clear()
+            accept_left = self._accept_until - time.monotonic()
+            wake_in = min(left, accept_left if accept_left > 0 else left, 1.0)  # 1 s: run-after dates coming due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), wake_in)
+
     async def wait_idle(self) -> None:
         """Returns once no job process is running."""
         await self._idle.wait()
 
-    async def stop(self, *, grace: float) -> None:
-        """Takes no new job or dispatch, lets running jobs finish for ``grace`` seconds, then kills them."""
+    def stop_dispatching(self) -> None:
+        """Takes no new job and starts no waiting one."""
+        self.shutting_down = True
         self.stopping = True
         if self._scheduled_timer is not None:
             self._scheduled_timer.cancel()
-        if self.running:
-            log.info("stopping: waiting up to %ss for %d running job(s)", grace, len(self.running))
-            try:
-                await asyncio.wait_for(self._idle.wait(), timeout=grace)
-            except TimeoutError:
-                log.warning("stopping: killing %d job(s) still running after %ss", len(self.running), grace)
-                for running in list(self.running.values()):
-                    running.job.add_message("Killed: the node stopped")
-                    self.runner.kill(running)
-                await self._idle.wait()
+            self._scheduled_timer = None
+
+    def kill_running(self, reason: str) -> list[int]:
+        """Kills every running job (SIGTERM, SIGKILL after the kill grace); they end CRASHED with ``reason``."""
+        killed = list(self.running)
+        for running in list(self.running.values()):
+            running.job.add_message(reason)
+            self._crash_when_ended.add(running.job.id)
+            self.runner.kill(running)
+        return killed
+
+    def cancel_unstarted(self, reason: str) -> list[int]:
+        """Ends every job that never started (waiting, held, scheduled) CANCELLED with ``reason``."""
+        cancelled = [job for job in self.jobs.values() if job.state in WAITING_STATES]
+        for job in cancelled:
+            job.add_message(reason)
+            job.end_date = time.time()
+            self._set_state(job, State.CANCELLED)
+        return [job.id for job in cancelled]

@@ -58,3 +58,18 @@ class UnavailableError(JqmError):
 
     code = 11
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class GoneError(JqmError):
+    """The object existed but is gone for good: its node left and its history expired or was never
+    handed over (HTTP 410; errorDto code 1 as for an absent object)."""
+
+    code = 1
+    status = HTTPStatus.GONE
+
+
+class FileGoneError(JqmError):
+    """A file that is no longer kept anywhere: a deliverable of a handed-over job (HTTP 410, code 8)."""
+
+    code = 8
+    status = HTTPStatus.GONE

@@ -91,8 +91,8 @@ class JobInstance:
     definition: JobDefinition
     queue: Queue
     state: State
-    rank: int
-    """Order inside the queue among equal priorities; lower goes first."""
+    rank: float
+    """Order inside the queue among equal priorities; lower goes first (a move between two jobs halves)."""
     enqueue_date: float
     priority: int = 0
     parameters: dict[str, str] = field(default_factory=dict)
@@ -117,6 +117,17 @@ class JobInstance:
         if self.messages is None:
             self.messages = []
         self.messages.append(text)
+
+
+@dataclass(slots=True, eq=False)
+class HeldJob(JobInstance):
+    """A finished job of another node, whose history this node holds since that node left (handover)."""
+
+    origin_node: str = ""
+    """The name of the node the job ran on (``nodeName``)."""
+    stdout_ref: tuple[str, int, int] | None = None
+    """Where its stdout is kept: (log pack name, offset, length); None when empty."""
+    stderr_ref: tuple[str, int, int] | None = None
 
 
 @dataclass(slots=True)

@@ -1,10 +1,12 @@
-"""One node assembled: settings, workspace, runner and engine, shared by the HTTP handlers."""
+"""One node assembled: settings, workspace, ledger, journal, runner and engine, shared by the HTTP handlers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network
 from pathlib import Path
 
 from aiohttp import web
@@ -12,15 +14,29 @@ from aiohttp import web
 from jqm_node.auth.job_credentials import JobCredentials
 from jqm_node.auth.users import UsersSource
 from jqm_node.auth.verifier import CredentialVerifier
+from jqm_node.cluster.custody import CustodyDirectory, OwnerResolver
 from jqm_node.cluster.forwarding import Forwarder
-from jqm_node.cluster.peers import PeerDirectory, PeerPolicy
+from jqm_node.cluster.handover import HandoverSent
+from jqm_node.cluster.membership import Membership
 from jqm_node.config import NodeConfig
 from jqm_node.engine import Engine
+from jqm_node.history import HeldHistory
+from jqm_node.ids import BLOCK_SIZE, IdAllocator
+from jqm_node.idsupply import IdSupply
 from jqm_node.inputs import InputFiles
+from jqm_node.journal import JOURNAL_NAME, Journal, read_journal
+from jqm_node.ledger import IdLedger, open_ledger
+from jqm_node.records import Catalog
+from jqm_node.recovery import Recovered, adopt_held, live_records, rebuild, report
 from jqm_node.runner import JobRunner
 from jqm_node.security_settings import SecuritySettings
 from jqm_node.tls import peer_client_context
 from jqm_node.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+FIRST_RESERVATION_WAIT = 5.0
+EXPIRY_INTERVAL = 60.0
 
 
 @dataclass(slots=True)
@@ -34,12 +50,19 @@ class Settings:
     shutdown_grace: float
     kill_grace: float
     shutdown_linger: float = 0.0
-    peer_networks: tuple[IPv4Network, ...] = ()
     peers: tuple[str, ...] = ()
     peers_dns: str | None = None
     peer_port: int = 1789
     forward_timeout: float = 10.0
+    forward_connect_timeout: float = 1.0
     drain_accept_seconds: float = 0.0
+    id_ledger: str | None = None
+    """Normalised ``JQM_ID_LEDGER`` (``file:PATH`` or ``configmap:NS/NAME``); None: no ledger."""
+    journal: bool = True
+    history_max_jobs: int = 100_000
+    history_max_age: float = 7 * 86_400.0
+    handover_log_bytes: int = 16 * 1024
+    handover_timeout: float = 60.0
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
@@ -51,6 +74,7 @@ class Settings:
 
 class Node:
     def __init__(self, settings: Settings, config: NodeConfig) -> None:
+        """Raises LedgerError when the ledger cannot work here (a ConfigMap ledger outside a pod)."""
         self.settings = settings
         self.workspace = Workspace(settings.workdir)
         security = settings.security
@@ -71,6 +95,17 @@ class Node:
             base_env=_job_base_env(security),
             credentials=self.job_credentials if security.auth_enabled else None,
         )
+        self.journal = Journal(self.workspace.root / JOURNAL_NAME) if settings.journal else None
+        self.ledger: IdLedger | None = open_ledger(settings.id_ledger) if settings.id_ledger else None
+        self.ids: IdSupply | IdAllocator
+        if self.ledger is None:
+            self.ids = IdAllocator(settings.ip, settings.id_limit)
+        else:
+            on_reserved = self.journal.block if self.journal is not None else None
+            self.ids = IdSupply(ip=settings.ip, ledger=self.ledger, limit=settings.id_limit, on_reserved=on_reserved)
+        self.history = HeldHistory(
+            workspace=self.workspace, max_jobs=settings.history_max_jobs, max_age=settings.history_max_age
+        )
         self.engine = Engine(
             ip=settings.ip,
             node_name=settings.name,
@@ -78,16 +113,82 @@ class Node:
             definitions=config.job_definitions,
             runner=runner,
             id_limit=settings.id_limit,
+            ids=self.ids,
+            journal=self.journal,
+            history=self.history,
         )
-        policy = PeerPolicy(self_ip=settings.ip, networks=settings.peer_networks)
+        self.membership = Membership(self_ip=settings.ip, static=settings.peers, dns_name=settings.peers_dns)
         self.forwarder = Forwarder(
-            policy=policy,
+            self_ip=settings.ip,
             port=settings.peer_port,
             timeout=settings.forward_timeout,
+            connect_timeout=settings.forward_connect_timeout,
             secret=security.cluster_secret,
             tls=peer_client_context(security.tls) if security.tls else None,
         )
-        self.peers = PeerDirectory(policy=policy, static=settings.peers, dns_name=settings.peers_dns)
+        self.custody = CustodyDirectory(self.ledger)
+        self.resolver = OwnerResolver(
+            self_ip=settings.ip,
+            membership=self.membership,
+            custody=self.custody,
+            knows=self.engine.knows,
+            owns=self.ids.owns,
+            holds_range_of=self.history.holds_range_of,
+            lineage_end=self._lineage_end,
+        )
+        self.recovered = Recovered()
+        self.handover: HandoverSent | None = None
+        self._expiry: asyncio.Task[None] | None = None
+
+    def _lineage_end(self) -> int:
+        if isinstance(self.ids, IdSupply):
+            return max((hi for _, hi in self.ids.lineage), default=0)
+        return BLOCK_SIZE  # without a ledger every ID of this address is this node's
+
+    async def ready_to_enqueue(self) -> None:
+        """Waits (briefly) for IDs when none is in hand but a reservation is under way: an enqueue then
+        waits a few milliseconds instead of being refused. Returns at once in every other case."""
+        ids = self.ids
+        if isinstance(ids, IdSupply) and not ids.has_ids_in_hand():
+            await ids.wait_available()
+
+    async def start(self) -> None:
+        """Gets the jobs of the journal back (then compacts it), reserves the first IDs, starts retention."""
+        if self.journal is not None:
+            content = await asyncio.to_thread(read_journal, self.journal.path)
+            self.recovered = rebuild(content, Catalog(self.engine.definitions, self.engine.queues))
+            adopt_held(self.history, content, self.recovered)
+            lineage = [*content.lineage]
+            if isinstance(self.ids, IdSupply):
+                self.ids.adopt_lineage(lineage)
+                lineage = self.ids.lineage
+            self.journal.rewrite(live_records(self.recovered.jobs, self.history, lineage))
+            report(self.recovered)
+            for job_id in (*self.recovered.crashed, *self.recovered.cancelled):
+                self.workspace.purge_job(job_id)  # their input files, empty logs
+            self.engine.adopt(self.recovered.jobs)
+        if isinstance(self.ids, IdSupply):
+            await self.ids.start(wait=FIRST_RESERVATION_WAIT)
+        self._expiry = asyncio.get_running_loop().create_task(self._expire_regularly())
+
+    async def close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
+        if isinstance(self.ids, IdSupply):
+            await self.ids.close()
+        if self.ledger is not None:
+            await self.ledger.close()
+        if self.journal is not None:
+            self.journal.close()
+
+    async def _expire_regularly(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_INTERVAL)
+            for job_id in self.history.expire():
+                if self.journal is not None:
+                    self.journal.expired(job_id)
 
 
 NODE_KEY = web.AppKey("node", Node)

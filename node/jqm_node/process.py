@@ -58,3 +58,18 @@ def signal_group(pgid: int, sig: signal.Signals) -> bool:
 def kill_group_quietly(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_orphan_group(pid: int, marker: str) -> bool:
+    """Kills the process group led by ``pid`` if that process is still the one started with ``marker``
+    in its environment (a job left running by a node process that died); False otherwise. The check
+    keeps a recycled pid from ever being killed."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environment = f.read().split(b"\0")
+    except OSError:
+        return False
+    if marker.encode() not in environment:
+        return False
+    kill_group_quietly(pid)
+    return True

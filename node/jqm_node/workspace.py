@@ -23,7 +23,8 @@ class Workspace:
     def create(self) -> None:
         for directory in (self.logs, self.temp, self.deliverables):
             directory.mkdir(parents=True, exist_ok=True)
-        # A restarted node starts with an empty store: leftovers of a previous life are unreachable.
+        # Temporary and delivery directories of jobs that ran when the node process stopped: those
+        # jobs end CRASHED at restart (journal) or are gone with the process (no journal).
         for leftover in self.temp.iterdir():
             shutil.rmtree(leftover, ignore_errors=True)
 

@@ -3,7 +3,9 @@
 Every test node runs with authentication on, the users of :data:`USERS` (one per built-in role),
 a management token and a cluster secret shared by all test nodes; :meth:`RunningNode.request`
 authenticates as ``admin`` unless told otherwise, :meth:`RunningNode.manage` calls the management
-listener with the token.
+listener with the token. Membership, the ID ledger and the journal come from ``env`` (``JQM_PEERS``,
+``JQM_ID_LEDGER``, ``JQM_JOURNAL``...); without them a node is alone, with its ledger and journal in
+its work directory. Tests of several nodes take addresses from :func:`loopback_addresses`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import random
 import signal
 import socket
 import ssl
@@ -59,6 +62,12 @@ def basic(credentials: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
 
 
+def loopback_addresses(count: int) -> tuple[str, ...]:
+    """``count`` addresses of one random 127.X.Y.0/24 (not 127.0.0.x, which other suites use at the same time)."""
+    x, y = random.randint(1, 254), random.randint(0, 254)
+    return tuple(f"127.{x}.{y}.{host}" for host in range(2, 2 + count))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -91,12 +100,13 @@ class RunningNode:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
         auth: Credentials = ADMIN,
+        timeout: float = 30,
     ) -> tuple[int, dict[str, str], bytes]:
         """A call to the client listener, as ``auth`` (Basic) unless ``headers`` has an Authorization."""
         headers = dict(headers or {})
         if auth is not None and "Authorization" not in headers:
             headers["Authorization"] = basic(auth)
-        return http(method, self.url + path, data=data, headers=headers, context=self.tls)
+        return http(method, self.url + path, data=data, headers=headers, context=self.tls, timeout=timeout)
 
     def manage(
         self, method: str, path: str, *, data: bytes | None = None, token: str | None = MANAGEMENT_TOKEN
@@ -144,12 +154,18 @@ class RunningNode:
 
 
 def http(
-    method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None, **options: Any
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+    **options: Any,
 ) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request; error statuses are answers, not exceptions."""
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=30, **options) as response:
+        with urllib.request.urlopen(req, timeout=timeout, **options) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()

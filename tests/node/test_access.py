@@ -33,7 +33,7 @@ def app(tmp_path: Path) -> web.Application:
 
 def test_every_route_has_exactly_one_rule(tmp_path: Path) -> None:
     rules = rules_for(app(tmp_path).router.routes(), ROUTE_RULES)  # raises on any mismatch
-    assert {rule for rule in rules.values()} >= {PUBLIC, AUTHENTICATED, ADMIN_ONLY}
+    assert {rule for rule in rules.values()} >= {PUBLIC, AUTHENTICATED, ADMIN_ONLY, PEER}
 
 
 def test_a_route_without_rule_or_a_rule_without_route_stops_the_node(tmp_path: Path) -> None:
@@ -86,11 +86,12 @@ def test_health_is_the_only_public_route() -> None:
 def test_the_documented_table_is_the_enforced_one() -> None:
     """docs/NODE.md's route table, row by row, against ROUTE_RULES."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "NODE.md").read_text()
-    rows = re.findall(r"^\| `(GET|POST|DELETE) (/ws/[^`]*)` \| ([^|]+) \|", text, flags=re.MULTILINE)
+    rows = re.findall(r"^\| `(GET|POST|DELETE) (/(?:ws|peer)/[^`]*)` \| ([^|]+) \|", text, flags=re.MULTILINE)
     documented = {(method, path): permission.strip() for method, path, permission in rows}
     expected = {
         key: "none (public)" if rule is PUBLIC else "any valid credential" if rule is AUTHENTICATED
-        else "`*:*` (administrator)" if rule is ADMIN_ONLY else f"`{rule.permission}`"
+        else "`*:*` (administrator)" if rule is ADMIN_ONLY else "a node's signature (nodes only)" if rule is PEER
+        else f"`{rule.permission}`"
         for key, rule in ROUTE_RULES.items()
     }  # fmt: skip
     assert documented == expected

@@ -1,6 +1,6 @@
 """Every route of a real node, table-driven from the route -> permission table the node enforces:
 no credential is 401 with a challenge, a role without the permission 403 with an errorDto, a role
-with it neither."""
+with it neither; node-to-node routes refuse every user (401)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jqm_node.api.access import AUTHENTICATED, PUBLIC, ROUTE_RULES, Rule
+from jqm_node.api.access import AUTHENTICATED, PEER, PUBLIC, ROUTE_RULES, Rule
 from jqm_node.auth.permissions import BUILTIN_ROLES
 from jqm_node.auth.principal import Principal
 from jqm_node.ids import id_base
@@ -65,7 +65,10 @@ def test_route_permissions(node: RunningNode, route: tuple[str, str], rule: Rule
     assert b"<errorCode>12</errorCode>" in body
     for user, (password, _) in USERS.items():
         status, _, body = node.request(method, url, auth=(user, password), headers={"Accept": "application/json"})
-        if allowed(user, rule):
+        if rule is PEER:  # nodes only: no user, not even an administrator
+            assert status == 401, (user, status, body)
+            assert json.loads(body)["userReadableMessage"].startswith("node-to-node call refused")
+        elif allowed(user, rule):
             assert status not in (401, 403), (user, status, body)
             assert status < 500, (user, body)
         else:

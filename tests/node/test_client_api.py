@@ -457,8 +457,9 @@ def test_queues(node: RunningNode) -> None:
     assert ok_json(node, "GET", "/q/2/enabled-capacity") == 0
     assert call(node, "DELETE", "/q/2/pause")[0] == 204
     assert ok_xml(node, "GET", "/q/2/status").tag == "queueStatus"
-    for method, path in [("GET", "/q/9/status"), ("POST", "/q/9/pause"), ("POST", "/q/9/clear"), ("POST", "/q/9/1")]:
+    for method, path in [("GET", "/q/9/status"), ("POST", "/q/9/pause"), ("POST", "/q/9/clear")]:
         assert error(node, method, path) == (404, 1), path
+    assert error(node, "POST", "/q/9/1") == (410, 1), "job 1 belongs to 0.0.0.0, no member: answered before the queue"
     assert error(node, "GET", "/q/x/status") == (400, 10)
 
 

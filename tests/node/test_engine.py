@@ -218,6 +218,21 @@ async def test_draining_and_exhausted_ids_refuse_new_jobs(runner: ManualRunner) 
     enqueue(lame_duck)
 
 
+async def test_one_drain_state_whoever_drains(runner: ManualRunner) -> None:
+    engine = make_engine(runner)
+    engine.drain(reason="operator: id-limit")
+    engine.drain(reason="someone else")
+    assert (engine.draining, engine.drain_reason, engine.shutting_down) == (True, "operator: id-limit", False)
+    engine.undrain()
+    assert (engine.draining, engine.drain_reason, engine.dispatching) == (False, None, True)
+    engine.drain(reason="operator: id-limit", accept_seconds=600)
+    engine.drain_for_shutdown(accept_seconds=0)
+    assert (engine.draining, engine.drain_reason, engine.shutting_down) == (True, "sigterm", True)
+    assert engine.accepting, "SIGTERM keeps the accept window of the drain under way"
+    engine.drain(reason="operator: id-limit")
+    assert engine.drain_reason == "sigterm", "a later drain does not hide why the node stops"
+
+
 async def test_request_parameters_override_definition_parameters(runner: ManualRunner) -> None:
     engine = make_engine(runner)
     plain = enqueue(engine)

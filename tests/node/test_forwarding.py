@@ -13,7 +13,16 @@ import pytest
 
 from jqm_node.cluster import peerauth
 from jqm_node.ids import id_base
-from tests.node.conftest import ADMIN, CLUSTER_SECRET, USERS, RunningNode, StartNode, basic, shell_job
+from tests.node.conftest import (
+    ADMIN,
+    CLUSTER_SECRET,
+    USERS,
+    RunningNode,
+    StartNode,
+    basic,
+    loopback_addresses,
+    shell_job,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +45,7 @@ def cluster_config(gate: Path) -> dict[str, object]:
 
 @pytest.fixture
 def three_nodes(start_node: StartNode, tmp_path: Path) -> Iterator[tuple[RunningNode, RunningNode, RunningNode]]:
-    env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": ",".join(IPS), "JQM_FORWARD_TIMEOUT": "2"}
+    env = {"JQM_PEERS": ",".join(IPS), "JQM_FORWARD_TIMEOUT": "2"}
     config = cluster_config(tmp_path / "gate")
     nodes = tuple(start_node(ip=ip, port=PORT, env=env, config=config) for ip in IPS)
     yield nodes  # type: ignore[misc]
@@ -67,7 +76,7 @@ def test_reads_through_a_non_owner(three_nodes: tuple[RunningNode, ...]) -> None
     assert same_answer(owner, other, "GET", f"/ws/simple/stderr?id={job_id}")[1] == b"err\n"
     files = json.loads(other.request("GET", f"/ws/client/ji/{job_id}/files", headers=JSON)[2])
     deliverable_id = files[0]["id"]
-    assert deliverable_id == id_base(owner.ip)
+    assert deliverable_id == job_id + 1  # from the owner's IDs
     assert same_answer(owner, third, "GET", f"/ws/client/ji/files/{deliverable_id}")[1] == b"file\n"
     assert same_answer(owner, third, "GET", f"/ws/simple/file?id={deliverable_id}")[1] == b"file\n"
 
@@ -181,30 +190,45 @@ class CountingListener:
         self.sock.close()
 
 
-def test_owner_outside_peer_networks_is_never_contacted(start_node: StartNode) -> None:
-    listener = CountingListener("127.0.0.9")
+def test_owner_that_is_no_member_is_never_contacted(start_node: StartNode) -> None:
+    me, member, stranger = loopback_addresses(3)
+    listener = CountingListener(stranger)
     try:
-        node = start_node(ip="127.0.0.2", port=PORT, env={"JQM_PEER_CIDRS": "127.0.0.0/29"})
-        foreign = id_base("127.0.0.9") + 1
-        for method, path in (("GET", f"/ws/client/ji/{foreign}"), ("GET", f"/ws/simple/status?id={foreign}")):
-            status, _, body = node.request(method, path)
-            assert status == 404 and b"not a known peer" in body
-        without_networks = start_node(ip="127.0.0.3", port=PORT)
-        assert without_networks.request("GET", f"/ws/client/ji/{foreign}")[0] == 404
+        # A long forward timeout, and a short client timeout: an answer that waited for any timeout fails the test.
+        node = start_node(ip=me, port=PORT, env={"JQM_PEERS": member, "JQM_FORWARD_TIMEOUT": "60"})
+        foreign = id_base(stranger) + 1
+        for path in (f"/ws/client/ji/{foreign}", f"/ws/simple/status?id={foreign}", f"/ws/client/ji/files/{foreign}"):
+            status, _, body = node.request("GET", path, headers=JSON, timeout=5)
+            assert status == 410, body
+            error = json.loads(body)
+            assert error["errorCode"] == 1
+            assert error["userReadableMessage"] == (
+                f"job {foreign} belonged to node {stranger}, which has left the cluster; "
+                "its history has expired or was never handed over"
+            )
+        status, _, _ = node.request("POST", "/ws/client/ji/killed", data=json.dumps([foreign]).encode(),
+                                    headers={"Content-Type": "application/json", **JSON}, timeout=5)  # fmt: skip
+        assert status == 200
         assert listener.accepted == []
     finally:
         listener.close()
 
 
-def test_dead_owner_gives_502_and_slow_owner_504(start_node: StartNode) -> None:
-    node = start_node(ip="127.0.0.2", port=PORT, env={"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_FORWARD_TIMEOUT": "1"})
-    dead = id_base("127.0.0.7") + 1  # nothing listens there
-    status, _, body = node.request("GET", f"/ws/client/ji/{dead}")
-    assert status == 502 and b"127.0.0.7" in body
-    listener = CountingListener("127.0.0.8")
+def test_dead_member_gives_502_and_silent_member_504_naming_its_timeout(start_node: StartNode) -> None:
+    me, dead_member, silent_member = loopback_addresses(3)
+    env = {"JQM_PEERS": f"{dead_member},{silent_member}", "JQM_FORWARD_TIMEOUT": "1"}
+    node = start_node(ip=me, port=PORT, env=env)
+    dead = id_base(dead_member) + 1  # a member, but nothing listens there
+    status, _, body = node.request("GET", f"/ws/client/ji/{dead}", headers=JSON)
+    assert status == 502 and dead_member in json.loads(body)["userReadableMessage"]
+    listener = CountingListener(silent_member)
     try:
-        status, _, body = node.request("GET", f"/ws/client/ji/{id_base('127.0.0.8') + 1}", headers=JSON)
-        assert status == 504 and "127.0.0.8" in json.loads(body)["userReadableMessage"]
+        status, _, body = node.request("GET", f"/ws/client/ji/{id_base(silent_member) + 1}", headers=JSON)
+        message = json.loads(body)["userReadableMessage"]
+        assert status == 504
+        assert message == (
+            f"the node answering for this job ({silent_member}) did not answer within 1s (JQM_FORWARD_TIMEOUT)"
+        )
         assert len(listener.accepted) == 1
     finally:
         listener.close()
@@ -256,7 +280,9 @@ def test_a_refused_peer_call_is_never_handled(three_nodes: tuple[RunningNode, ..
     assert owner.state(waiting) == "CANCELLED"
 
 
-def test_the_clients_credentials_never_reach_the_owner(three_nodes: tuple[RunningNode, ...], tmp_path: Path) -> None:
+def test_the_clients_credentials_never_reach_the_owner(
+    three_nodes: tuple[RunningNode, ...], start_node: StartNode
+) -> None:
     """The entry node authorizes; the owner gets a signed call naming the user, not the password."""
     owner, other, _ = three_nodes
     job_id = owner.enqueue("Echo")
@@ -264,10 +290,12 @@ def test_the_clients_credentials_never_reach_the_owner(three_nodes: tuple[Runnin
     assert other.request("GET", f"/ws/client/ji/{job_id}", auth=("reader", USERS["reader"][0]))[0] == 200
     assert other.request("GET", f"/ws/client/ji/{job_id}", auth=("reader", "wrong"))[0] == 401
     assert other.request("POST", f"/ws/client/ji/killed/{job_id}", auth=("reader", USERS["reader"][0]))[0] == 403
-    listener = RecordingListener("127.0.0.9")
+    entry_ip, member_ip = loopback_addresses(2)
+    entry = start_node(ip=entry_ip, port=PORT, env={"JQM_PEERS": member_ip})
+    listener = RecordingListener(member_ip)  # a member of the entry node's cluster that records what it gets
     try:
         proxied = {"X-Jqm-Authorization": basic(("admin", USERS["admin"][0]))}  # as through the API server
-        assert other.request("GET", f"/ws/client/ji/{id_base('127.0.0.9') + 1}", headers=proxied, auth=None)[0] == 404
+        assert entry.request("GET", f"/ws/client/ji/{id_base(member_ip) + 1}", headers=proxied, auth=None)[0] == 404
     finally:
         received = listener.close()
     assert b"authorization" not in received.lower()
@@ -344,7 +372,7 @@ def test_bulk_calls_are_split_per_owner(three_nodes: tuple[RunningNode, ...], tm
 
 
 def test_a_dead_peer_makes_results_partial_not_failed(start_node: StartNode, tmp_path: Path) -> None:
-    env = {"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": "127.0.0.2,127.0.0.3,127.0.0.7", "JQM_FORWARD_TIMEOUT": "2"}
+    env = {"JQM_PEERS": "127.0.0.2,127.0.0.3,127.0.0.7", "JQM_FORWARD_TIMEOUT": "2"}
     config = cluster_config(tmp_path / "gate")
     a = start_node(ip="127.0.0.2", port=PORT, env=env, config=config)
     b = start_node(ip="127.0.0.3", port=PORT, env=env, config=config)

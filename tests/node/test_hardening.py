@@ -138,11 +138,14 @@ def test_input_files_are_limited_per_job(start_node: StartNode, tmp_path: Path) 
 
 
 def test_bulk_calls_fan_out_to_a_bounded_number_of_nodes(start_node: StartNode) -> None:
-    node = start_node(ip="127.0.0.2", env={"JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_FORWARD_TIMEOUT": "2"})
-    many = [id_base(f"127.1.0.{i}") + 1 for i in range(1, 66)]
+    many_members = [f"127.1.0.{i}" for i in range(1, 66)]
+    dead_members = [f"127.2.0.{i}" for i in range(1, 41)]  # nothing listens there: each owner fails
+    peers = ",".join(many_members + dead_members)
+    node = start_node(ip="127.0.0.2", env={"JQM_PEERS": peers, "JQM_FORWARD_TIMEOUT": "2"})
+    many = [id_base(ip) + 1 for ip in many_members]
     status, _, body = node.request("POST", "/ws/client/ji/killed", data=json.dumps(many).encode(), headers=JSON)
     assert status == 400 and "at most 64 nodes" in json.loads(body)["userReadableMessage"]
-    dead = [id_base(f"127.2.0.{i}") + 1 for i in range(1, 41)]  # nothing listens there: each owner fails
+    dead = [id_base(ip) + 1 for ip in dead_members]
     status, headers, body = node.request("POST", "/ws/client/ji/paused", data=json.dumps(dead).encode(), headers=JSON)
     assert status == 200 and json.loads(body) == 0
     assert len(headers["X-Jqm-Partial-Results"].split(",")) == 32

@@ -28,6 +28,12 @@ DESCRIPTOR = """<jqm><jar>
 """
 
 
+LEGACY_STATUS_KEYS = (
+    "ip", "name", "idsUsed", "idCapacity", "idsRemaining", "draining", "drainReason", "auth", "accepting", "stopping",
+    "running", "queued",
+)  # fmt: skip
+
+
 def wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -205,13 +211,14 @@ def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> No
     )
     ok = node.enqueue("Report")
     assert node.wait_state(ok, "ENDED") == "ENDED"
-    deliverable_id = id_base("127.0.0.5")
+    deliverable_id = ok + 1  # deliverables take their IDs from the node's job IDs: one ID, one object
     status, headers, body = node.request("GET", f"/ws/simple/file?id={deliverable_id}")
     assert (status, body) == (200, b"data\n")
     assert headers["Content-Disposition"] == f"attachment; filename=Report.{deliverable_id}.csv"
     failed = node.enqueue("ReportFails")
+    assert failed == deliverable_id + 1
     assert node.wait_state(failed, "CRASHED") == "CRASHED"
-    assert node.request("GET", f"/ws/simple/file?id={deliverable_id + 1}")[0] == 404
+    assert node.request("GET", f"/ws/simple/file?id={failed + 1}")[0] == 404
 
 
 def test_highlander_and_queue_limits(start_node: StartNode, tmp_path: Path) -> None:
@@ -248,7 +255,7 @@ def test_drain_refuses_new_jobs_and_lets_running_ones_finish(start_node: StartNo
     gate.touch()
     assert node.wait_state(job_id, "ENDED") == "ENDED"
     status = json.loads(node.manage("GET", "/node/status")[2])
-    assert status | {"name": None} == {
+    assert {key: status[key] for key in LEGACY_STATUS_KEYS} | {"name": None} == {
         "ip": "127.0.0.1",
         "name": None,
         "idsUsed": 1,
@@ -307,7 +314,7 @@ def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
         ("GET", "/ws/simple/status?id=abc", None, 400, 10),
         ("GET", "/ws/simple/status?id=-5", None, 400, 10),
         ("GET", "/ws/simple/status", None, 400, 10),
-        ("GET", "/ws/simple/status?id=99", None, 404, 1),
+        ("GET", "/ws/simple/status?id=99", None, 410, 1),  # its node (0.0.0.0) is no member
         ("GET", "/ws/simple/status?id=99999999999999999999999999", None, 400, 10),
         ("GET", "/ws/simple/status?id=9223372036854775808", None, 400, 10),
         ("GET", "/ws/simple/status?id=9223372036854775807", None, 404, 1),
@@ -316,7 +323,8 @@ def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
         ("GET", "/ws/simple/stdout?id=../../etc/passwd", None, 400, 10),
         ("GET", "/ws/simple/stderr?id=..%2F..%2Fjqm.log", None, 400, 10),
         ("GET", "/ws/simple/file?id=../../../etc/passwd", None, 400, 10),
-        ("GET", "/ws/simple/file?id=123", None, 404, 1),
+        ("GET", "/ws/simple/file?id=123", None, 410, 1),
+        ("GET", f"/ws/simple/status?id={id_base('127.0.0.1') + 999_999}", None, 404, 1),  # not handed out
         ("GET", "/ws/simple/enginelog?latest=lots", None, 400, 10),
         ("GET", "/ws/simple/nothing-here", None, 404, 1),
         ("DELETE", "/ws/simple/status?id=1", None, 405, 10),
@@ -335,7 +343,8 @@ def test_bad_input_gets_an_error_dto(
 
 def test_error_dto_in_json_when_asked(start_node: StartNode) -> None:
     node = start_node()
-    status, _, body = node.request("GET", "/ws/simple/status?id=42", headers={"Accept": "application/json"})
+    unknown = id_base("127.0.0.1") + 999_999
+    status, _, body = node.request("GET", f"/ws/simple/status?id={unknown}", headers={"Accept": "application/json"})
     assert status == 404
     assert json.loads(body)["errorCode"] == 1
 

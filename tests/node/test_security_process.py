@@ -109,10 +109,14 @@ def test_undrain_of_a_stopping_node_is_a_conflict(start_node: StartNode, tmp_pat
     gate = tmp_path / "gate"
     node = start_node(config={"jobDefinitions": [shell_job("Wait", f"while [ ! -e {gate} ]; do sleep 0.05; done")]})
     node.wait_state(node.enqueue("Wait"), "RUNNING")
+    node.manage("POST", "/node/drain", data=b'{"reason": "operator: id-limit"}')
     node.process.send_signal(signal.SIGTERM)
     wait_until(lambda: json.loads(node.manage("GET", "/node/status")[2])["stopping"])
     code, _, body = node.manage("POST", "/node/undrain")
     assert code == 409 and b"stopping" in body
+    status = json.loads(node.manage("GET", "/node/status")[2])
+    assert (status["draining"], status["drainReason"]) == (True, "sigterm"), "the node drains because of SIGTERM now"
+    assert node.request("GET", "/ws/simple/localnode/health")[0] == 503
     gate.touch()
     assert node.process.wait(timeout=30) == 0
 

@@ -71,7 +71,7 @@ def test_tls_listener_and_https_between_peers(start_node: StartNode, pki: dict[s
     trust = ssl.create_default_context(cafile=str(pki["ca"]))
     env = {
         "JQM_TLS_CERT_FILE": str(pki["cert"]), "JQM_TLS_KEY_FILE": str(pki["key"]), "JQM_TLS_CA_FILE": str(pki["ca"]),
-        "JQM_PEER_CIDRS": "127.0.0.0/8", "JQM_PEERS": "127.0.0.2,127.0.0.3,127.0.0.4", "JQM_FORWARD_TIMEOUT": "3",
+        "JQM_PEERS": "127.0.0.2,127.0.0.3,127.0.0.4", "JQM_FORWARD_TIMEOUT": "3",
     }  # fmt: skip
     config = {"jobDefinitions": [shell_job("Parent", f"{sys.executable} {script}"), shell_job("Child", "true")]}
     a = start_node(ip="127.0.0.2", port=PORT, env=env, config=config, tls=trust)
@@ -93,7 +93,7 @@ def test_tls_listener_and_https_between_peers(start_node: StartNode, pki: dict[s
 
 def test_a_peer_whose_certificate_is_not_from_the_ca_is_refused(start_node: StartNode, pki: dict[str, Path]) -> None:
     cluster = {"JQM_TLS_CERT_FILE": str(pki["cert"]), "JQM_TLS_KEY_FILE": str(pki["key"]),
-               "JQM_TLS_CA_FILE": str(pki["ca"]), "JQM_PEER_CIDRS": "127.0.0.0/8"}  # fmt: skip
+               "JQM_TLS_CA_FILE": str(pki["ca"]), "JQM_PEERS": "127.0.0.2,127.0.0.4"}  # fmt: skip
     rogue_env = {**cluster, "JQM_TLS_CERT_FILE": str(pki["rogue_cert"]), "JQM_TLS_KEY_FILE": str(pki["rogue_key"])}
     config = {"jobDefinitions": [shell_job("T", "true")]}
     a = start_node(

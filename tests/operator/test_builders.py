@@ -115,7 +115,7 @@ def test_deployment_wires_the_node_contract() -> None:
     assert env["JQM_MANAGEMENT_LISTEN"] == "0.0.0.0:1790"
     assert env["JQM_ID_LIMIT"] == "1000000"
     assert env["JQM_ID_LEDGER"] == "configmap:jobs/demo-id-ledger"
-    assert "JQM_JOBDEFS" not in env and "JQM_PEER_CIDRS" not in env
+    assert "JQM_JOBDEFS" not in env and not any("CIDR" in name for name in env)
     assert not {"JQM_HISTORY_MAX_JOBS", "JQM_MAX_INPUT_FILES", "JQM_TLS_CERT_FILE"} & set(env)
     pod = template["spec"]
     assert pod["serviceAccountName"] == "demo-node" and pod["automountServiceAccountToken"] is True

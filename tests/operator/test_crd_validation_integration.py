@@ -70,9 +70,9 @@ BAD = {
         {"pod": {"env": [{"name": "JQM_ID_LIMIT", "value": "5"}]}},
         "JQM_ID_LIMIT is reserved: every JQM_* variable is set by the operator",
     ),
-    "JQM_PEER_CIDRS in pod.env": (
-        {"pod": {"env": [{"name": "OK", "value": "1"}, {"name": "JQM_PEER_CIDRS", "value": "0.0.0.0/0"}]}},
-        'spec.pod.env[1]: Invalid value: "object": JQM_PEER_CIDRS is reserved',
+    "JQM_PEERS in pod.env": (
+        {"pod": {"env": [{"name": "OK", "value": "1"}, {"name": "JQM_PEERS", "value": "10.0.0.1"}]}},
+        'spec.pod.env[1]: Invalid value: "object": JQM_PEERS is reserved',
     ),
     "any other JQM_ name in pod.env": (
         {"pod": {"env": [{"name": "JQM_SOMETHING_NEW", "value": "x"}]}},
@@ -131,7 +131,7 @@ BAD = {
         {"networkPolicy": {"enabled": True, "managementFrom": [{"ipBlock": {"cidr": "anywhere"}}]}},
         "cidr",
     ),
-    "the removed peer networks": ({"network": {"peerCIDRs": ["10.0.0.0/8"]}}, 'unknown field "spec.network"'),
+    "the removed peer networks": ({"network": {}}, 'unknown field "spec.network"'),
     "two default queues": (
         {"queues": [{"name": "a", "default": True}, {"name": "b", "default": True}]},
         "at most one queue may be the default queue",

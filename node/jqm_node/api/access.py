@@ -133,6 +133,8 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{_C}/schedule/{{schedule}}/priority/{{priority}}"): _CREATE,
     # ours
     ("GET", "/ws/openapi.json"): AUTHENTICATED,
+    # node-to-node (signed by a member, never called by clients)
+    ("POST", "/peer/handover"): PEER,
 }
 
 

@@ -8,7 +8,6 @@ how many jobs they acted on. Queue, job definition and schedule routes are in cl
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -31,9 +30,9 @@ from jqm_node.api.representation import (
     render_list,
     wants_json,
 )
-from jqm_node.api.simple import attachment
+from jqm_node.api.simple import deliverable_download, job_log
 from jqm_node.engine import Engine
-from jqm_node.errors import BadRequestError, FileNotFoundJqmError
+from jqm_node.errors import BadRequestError
 from jqm_node.node import NODE_KEY
 
 PREFIX = "/ws/client"
@@ -66,11 +65,13 @@ async def enqueue(request: web.Request) -> web.Response:
     body = await request.read()
     job_request = job_request_from_dict(parse_body(body, request.content_type))
     engine = _engine(request)
+    await request.app[NODE_KEY].ready_to_enqueue()
     return render(request, "jobInstance", job_to_dict(engine.enqueue(job_request), engine))
 
 
 async def enqueue_from_history(request: web.Request) -> web.Response:
     """``POST ji/{id}``: a new job with the request of an existing one; answers its ID."""
+    await request.app[NODE_KEY].ready_to_enqueue()
     return _scalar(request, _engine(request).enqueue_from_history(_job_id(request)).id)
 
 
@@ -106,17 +107,9 @@ async def get_deliverables(request: web.Request) -> web.Response:
     return render_list(request, "deliverables", "deliverable", items)
 
 
-def _deliverable_download(request: web.Request, deliverable_id: int) -> web.StreamResponse:
-    item = _engine(request).deliverable(deliverable_id)
-    path = Path(item.path)
-    if not path.is_file():
-        raise FileNotFoundJqmError(f"the file of deliverable {item.id} is no longer on this node")
-    return attachment(path, f"{item.file_family}.{item.id}{Path(item.original_name).suffix}")
-
-
 async def get_deliverable_content(request: web.Request) -> web.StreamResponse:
     """``GET ji/files/{id}``: the content of a deliverable."""
-    return _deliverable_download(request, parse_id(request.match_info["id"], name="deliverable ID"))
+    return deliverable_download(_engine(request), parse_id(request.match_info["id"], name="deliverable ID"))
 
 
 async def post_deliverable_content(request: web.Request) -> web.StreamResponse:
@@ -125,14 +118,12 @@ async def post_deliverable_content(request: web.Request) -> web.StreamResponse:
     raw = data.get("id") if isinstance(data, dict) else None
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise BadRequestError("the body must be a Deliverable with an id")
-    return _deliverable_download(request, parse_id(str(raw), name="deliverable ID"))
+    return deliverable_download(_engine(request), parse_id(str(raw), name="deliverable ID"))
 
 
 async def _log(request: web.Request, stream: str) -> web.StreamResponse:
-    node = request.app[NODE_KEY]
-    job = node.engine.get(_job_id(request))
-    path = node.workspace.stdout_path(job.id) if stream == "stdout" else node.workspace.stderr_path(job.id)
-    return attachment(Path(path), f"{job.id}.{stream}.txt")
+    engine = _engine(request)
+    return job_log(engine, engine.get(_job_id(request)), stream)
 
 
 async def get_stdout(request: web.Request) -> web.StreamResponse:
@@ -150,6 +141,7 @@ async def add_input_file(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
     job_id = _job_id(request)
     name = node.input_files.check_name(request.match_info["name"])
+    await node.ready_to_enqueue()
     file_id = node.engine.new_input_file_id(job_id)
     await node.input_files.store(job_id, name, request.content.iter_chunked(64 * 1024))
     return web.Response(text=str(file_id), content_type="text/plain")
@@ -172,6 +164,7 @@ def _instruction(act: Callable[[Engine, int], object]) -> Callable[[web.Request]
 async def restart_crashed(request: web.Request) -> web.Response:
     """``DELETE ji/crashed/{id}``: enqueues a crashed job again; answers the new JobInstance."""
     engine = _engine(request)
+    await request.app[NODE_KEY].ready_to_enqueue()
     return render(request, "jobInstance", job_to_dict(engine.restart_crashed(_job_id(request)), engine))
 
 

@@ -18,7 +18,7 @@ from jqm_node.api.client_objects import id_list, jobs_to_dicts
 from jqm_node.api.client_query import DEFAULT_PAGE_SIZE, Query, query_from_dict, query_result, run_query
 from jqm_node.api.params import parse_id
 from jqm_node.api.representation import json_response, parse_body, parse_list_body, render, render_job_list
-from jqm_node.cluster.fanout import PeerAnswers, call_peers, is_forwarded, split_by_owner
+from jqm_node.cluster.fanout import PeerAnswers, call_peers, is_forwarded, split_by_member
 from jqm_node.engine import Engine
 from jqm_node.errors import JqmError
 from jqm_node.model import ACTIVE_STATES, JobInstance, State
@@ -34,9 +34,9 @@ _SORT_FIELDS = {
 
 async def _ask_all_peers(request: web.Request, body: Any | None = None, *, path: str | None = None) -> PeerAnswers:
     node: Node = request.app[NODE_KEY]
-    if is_forwarded(request) or not node.peers.configured:
+    if is_forwarded(request) or not node.membership.configured:
         return PeerAnswers()
-    peers = await node.peers.peers()
+    peers = await node.membership.peers()
     return await call_peers(node.forwarder, request, dict.fromkeys(peers, body), path=path)
 
 
@@ -46,7 +46,7 @@ async def _ask_all_peers(request: web.Request, body: Any | None = None, *, path:
 def _first_by_id(engine: Engine, keep: frozenset[State], user: str | None = None) -> list[JobInstance]:
     """The first page (by ID) of jobs in ``keep``: what upstream's list calls answer (their query's default page)."""
     found: list[JobInstance] = []
-    for job in engine.jobs.values():  # insertion order is ID order
+    for job in engine.in_id_order():
         if job.state in keep and (user is None or job.user == user):
             found.append(job)
             if len(found) == DEFAULT_PAGE_SIZE:
@@ -60,8 +60,18 @@ async def _job_list(request: web.Request, keep: frozenset[State], user: str | No
     peers = await _ask_all_peers(request)
     for answer in peers.answers.values():
         jobs.extend(answer or [])
+    jobs = _unique(jobs)
     jobs.sort(key=lambda job: job["id"])
     return peers.flag(render_job_list(request, jobs[:DEFAULT_PAGE_SIZE]))  # type: ignore[return-value]
+
+
+def _unique(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One answer per ID: a node that has just handed its history over answers for it, and so does the
+    member that holds it now, until the first one exits."""
+    unique: dict[int, dict[str, Any]] = {}
+    for job in jobs:
+        unique.setdefault(job["id"], job)
+    return list(unique.values())
 
 
 async def get_jobs(request: web.Request) -> web.Response:
@@ -136,6 +146,9 @@ async def _cluster_query(request: web.Request) -> tuple[Query, list[dict[str, An
     for answer in peers.answers.values():
         merged.extend(answer.get("instances") or [])
         total += answer.get("resultSize") or 0
+    unique = _unique(merged)
+    total -= len(merged) - len(unique)
+    merged = unique
     merged.sort(key=_sort_key(query))
     query.first_row, query.page_size = first_row, page_size
     end = None if page_size is None else first_row + page_size
@@ -163,7 +176,7 @@ async def _spread(request: web.Request, act_locally: Callable[[Engine, list[int]
     ids = id_list(parse_list_body(await request.read(), request.content_type, "id"))
     if is_forwarded(request):
         return act_locally(node.engine, ids), PeerAnswers()
-    local, remote = split_by_owner(ids, self_ip=node.settings.ip, forwarder=node.forwarder)
+    local, remote = await split_by_member(ids, resolver=node.resolver)
     result = act_locally(node.engine, local)
     return result, await call_peers(node.forwarder, request, dict(remote.items()))
 
@@ -215,7 +228,7 @@ async def set_jobs_queue(request: web.Request) -> web.StreamResponse:
 def _enqueue_from_history(engine: Engine, ids: list[int]) -> list[int]:
     created = []
     for job_id in ids:
-        job = engine.jobs.get(job_id)
+        job = engine.find(job_id)
         if job is None or job.state is State.CANCELLED:
             continue
         try:
@@ -227,6 +240,7 @@ def _enqueue_from_history(engine: Engine, ids: list[int]) -> list[int]:
 
 async def bulk_enqueue_from_history(request: web.Request) -> web.StreamResponse:
     """``POST ji/bulk``: as ``POST ji/{id}`` for each ID (cancelled jobs skipped, as upstream); the new IDs."""
+    await request.app[NODE_KEY].ready_to_enqueue()
     created, peers = await _spread(request, _enqueue_from_history)
     for answer in peers.answers.values():
         created.extend(answer or [])

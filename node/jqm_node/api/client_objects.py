@@ -12,7 +12,7 @@ from typing import Any
 from jqm_node.api.representation import parse_date, to_millis
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, InvalidEnqueueError
-from jqm_node.model import Deliverable, JobDefinition, JobInstance, JobRequest, Queue, State
+from jqm_node.model import Deliverable, HeldJob, JobDefinition, JobInstance, JobRequest, Queue, State
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -26,6 +26,11 @@ def parameters_to_list(parameters: dict[str, str]) -> list[dict[str, str]]:
 
 def queue_to_dict(queue: Queue) -> dict[str, Any]:
     return {"id": queue.id, "name": queue.name, "description": queue.description}
+
+
+def ran_on(job: JobInstance, local_node: str) -> str:
+    """The name of the node a job ran on: this one, or the one a held job came from."""
+    return job.origin_node if isinstance(job, HeldJob) else local_node
 
 
 def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -> dict[str, Any]:
@@ -61,7 +66,7 @@ def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -
         "beganRunningDate": to_millis(job.began_date),
         "endDate": to_millis(job.end_date),
         "runAfter": to_millis(job.run_after),
-        "nodeName": engine.node_name if job.began_date is not None else None,
+        "nodeName": ran_on(job, engine.node_name) if job.began_date is not None else None,
         "highlander": jd.highlander,
         "fromSchedule": False,
     }

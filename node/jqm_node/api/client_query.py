@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from jqm_node.api.client_objects import as_object, bool_field, int_field, text_field
+from jqm_node.api.client_objects import as_object, bool_field, int_field, ran_on, text_field
 from jqm_node.api.representation import parse_date
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError
@@ -175,9 +175,9 @@ def query_from_dict(data: Any, *, node_name: str) -> Query:
     wanted_node = text_field(data, "nodeName")
     echo["nodeName"] = wanted_node
     if wanted_node is not None:
-        ran_here = _string_matcher([wanted_node])(node_name)
-        never_ran = _string_matcher([wanted_node])(None)
-        preds.append(lambda j: never_ran if j.began_date is None else ran_here)
+        node_matches = _string_matcher([wanted_node])
+        never_ran = node_matches(None)
+        preds.append(lambda j: never_ran if j.began_date is None else node_matches(ran_on(j, node_name)))
 
     for name, (date_of, after) in _DATE_FILTERS.items():
         millis = parse_date(data.get(name), name=name)
@@ -249,10 +249,10 @@ def run_query(engine: Engine, query: Query) -> tuple[list[JobInstance], int]:
     states = (ACTIVE_STATES if query.live else frozenset()) | (FINAL_STATES if query.history else frozenset())
     candidates: Iterable[JobInstance]
     if query.ids is not None:
-        found = (engine.jobs.get(i) for i in sorted(set(query.ids)))
+        found = (engine.find(i) for i in sorted(set(query.ids)))
         candidates = (j for j in found if j is not None)
     else:
-        candidates = engine.jobs.values()  # IDs grow with insertion: already in ID order
+        candidates = engine.in_id_order()
     preds = query.predicates
     matching = [j for j in candidates if j.state in states and all(p(j) for p in preds)]
     if query.sorts:

@@ -29,13 +29,16 @@ def _expire(body: StreamReader, seconds: float) -> None:
         body.set_exception(BodyTimeoutError(f"the request body did not arrive within {seconds:g}s"))
 
 
-def body_timeout_middleware(seconds: float) -> Middleware:
+def body_timeout_middleware(seconds: float, *, exempt_prefix: str | None = None) -> Middleware:
     """A request whose body has not fully arrived ``seconds`` after its headers fails with 408: its
-    handler's read raises, the errorDto is sent and the connection closed (``lingering_time=0``)."""
+    handler's read raises, the errorDto is sent and the connection closed (``lingering_time=0``).
+
+    Paths under ``exempt_prefix`` are left alone: node-to-node routes, whose handlers run only for
+    signed calls and whose sender bounds the time itself (a handover: ``JQM_HANDOVER_TIMEOUT``)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.body_exists:
+        if not request.body_exists or (exempt_prefix is not None and request.path.startswith(exempt_prefix)):
             return await handler(request)
         timer = asyncio.get_running_loop().call_later(seconds, _expire, request.content, seconds)
         try:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from jqm_node.api import durability
 from jqm_node.api.representation import error_response
 from jqm_node.auth.errors import AuthenticationRequiredError, PermissionDeniedError
 from jqm_node.engine import Engine
@@ -43,14 +44,14 @@ def node_status(engine: Engine) -> dict[str, Any]:
         "draining": engine.draining,
         "drainReason": engine.drain_reason,
         "accepting": engine.accepting,
-        "stopping": engine.stopping,
+        "stopping": engine.shutting_down,
         "running": len(engine.running),
         "queued": engine.count(WAITING_STATES),
     }
 
 
 def _status_of(node: Node) -> dict[str, Any]:
-    return {**node_status(node.engine), "auth": node.settings.security.auth_enabled}
+    return {**node_status(node.engine), "auth": node.settings.security.auth_enabled, **durability.status(node)}
 
 
 async def status(request: web.Request) -> web.Response:
@@ -118,7 +119,7 @@ async def _drain(request: web.Request, node: Node) -> web.Response:
 
 
 async def _undrain(request: web.Request, node: Node) -> web.Response:
-    if node.engine.stopping:
+    if node.engine.shutting_down:
         raise StoppingConflictError("this node is stopping: it cannot take work again")
     node.engine.undrain()
     return web.json_response(_status_of(node))
@@ -166,7 +167,9 @@ def render_metrics(engine: Engine) -> str:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=render_metrics(request.app[NODE_KEY].engine), content_type="text/plain")
+    node = request.app[NODE_KEY]
+    text = render_metrics(node.engine) + "\n".join(durability.metrics(node)) + "\n"
+    return web.Response(text=text, content_type="text/plain")
 
 
 def routes() -> list[web.RouteDef]:

@@ -146,6 +146,10 @@ def _list(name: str) -> dict[str, Any]:
 _ERRORS = {
     "400": {"description": "the caller is at fault", "content": _content(_ref("ErrorDto"), *_OBJ)},
     "404": {"description": "no such object", "content": _content(_ref("ErrorDto"), *_OBJ)},
+    "410": {
+        "description": "the object's node left the cluster and its history expired or was never handed over",
+        "content": _content(_ref("ErrorDto"), *_OBJ),
+    },
 }
 _ERROR_DTO = _content(_ref("ErrorDto"), *_OBJ)
 _AUTH_ERRORS = {
@@ -156,6 +160,12 @@ _AUTH_ERRORS = {
 SECURITY_SCHEMES = {
     "basic": {"type": "http", "scheme": "basic", "description": "a user of the node's users files"},
     "bearer": {"type": "http", "scheme": "bearer", "description": "a token (tokenHash) of the node's users files"},
+    "peer": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Jqm-Peer-Signature",
+        "description": "node-to-node signature under the cluster secret (with X-Jqm-Forwarded-By and X-Jqm-User)",
+    },
 }
 _PATH_SCHEMAS = {
     "id": _ID,
@@ -253,8 +263,18 @@ OPERATIONS: list[Operation] = [
     ("get", "/ws/simple/localnode/health", "200 while the node dispatches, else 503", None,
      _returns({"type": "string"}, _TEXT)),
     ("get", "/ws/openapi.json", "this document", None, _returns({"type": "object"}, _JSON)),
+    ("post", "/peer/handover", "node-to-node: the finished history of a member that leaves (NDJSON)",
+     {"required": True, "description": "NDJSON (application/x-ndjson): a header line, then one line per job",
+      "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+     _returns({"type": "object"}, _JSON)
+     | {"503": {"description": "this node is leaving too", "content": _content(_ref("ErrorDto"), *_OBJ)}}),
 ]  # fmt: skip
 PUBLIC_PATHS = frozenset({"/ws/simple/localnode/health"})
+PEER_PATHS = frozenset({"/peer/handover"})
+"""Called by the other nodes of the cluster only, with a peer signature instead of a user's credential."""
+_PEER_ERRORS = {
+    "401": {"description": "not signed by a node of the cluster (X-Jqm-Peer-Signature)", "content": _ERROR_DTO}
+}
 
 _QUERY_PARAMS = {
     "/ws/simple/status": [("id", _ID, True)],
@@ -280,7 +300,12 @@ def _parameters(path: str) -> list[dict[str, Any]]:
 def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, body, responses in OPERATIONS:
-        errors = _ERRORS if path in PUBLIC_PATHS else {**_ERRORS, **_AUTH_ERRORS}
+        if path in PUBLIC_PATHS:
+            errors = _ERRORS
+        elif path in PEER_PATHS:
+            errors = {**_ERRORS, **_PEER_ERRORS}
+        else:
+            errors = {**_ERRORS, **_AUTH_ERRORS}
         operation: dict[str, Any] = {
             "summary": summary,
             "operationId": f"{method}{path.replace('/', '_').replace('{', '').replace('}', '')}",
@@ -288,6 +313,8 @@ def build_document() -> dict[str, Any]:
         }
         if path in PUBLIC_PATHS:
             operation["security"] = []
+        elif path in PEER_PATHS:
+            operation["security"] = [{"peer": []}]
         parameters = _parameters(path)
         if parameters:
             operation["parameters"] = parameters
@@ -301,7 +328,8 @@ def build_document() -> dict[str, Any]:
             "version": __version__,
             "description": "JQM's simple and client web services. Client objects are XML (JAXB style) by "
             "default, JSON with Accept: application/json. Every call but health needs HTTP Basic or a bearer "
-            "token (unless the node runs with --auth off), and the permission docs/NODE.md lists for it.",
+            "token (unless the node runs with --auth off), and the permission docs/NODE.md lists for it; /peer/ "
+            "routes are called by the other nodes of the cluster only, with a node-to-node signature.",
         },
         "paths": paths,
         "security": [{"basic": []}, {"bearer": []}],

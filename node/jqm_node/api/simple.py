@@ -8,9 +8,10 @@ from aiohttp import web
 
 from jqm_node.api.params import parse_id, parse_int
 from jqm_node.auth.principal import acting_user
-from jqm_node.errors import FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
+from jqm_node.engine import Engine
+from jqm_node.errors import FileGoneError, FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
 from jqm_node.logs import tail_lines
-from jqm_node.model import JobRequest
+from jqm_node.model import HeldJob, JobInstance, JobRequest
 from jqm_node.node import NODE_KEY
 
 ENGINE_LOG_MAX_LINES = 10_000
@@ -24,6 +25,7 @@ async def enqueue(request: web.Request) -> web.Response:
     if len(names) != len(values):
         raise InvalidEnqueueError("There should be as many parameter names as parameter values")
     parent = form.get("parentid")
+    await node.ready_to_enqueue()
     job = node.engine.enqueue(
         JobRequest(
             application_name=_text(form.get("applicationname")) or "",
@@ -61,10 +63,22 @@ async def stderr(request: web.Request) -> web.StreamResponse:
 
 
 async def _job_log(request: web.Request, stream: str) -> web.StreamResponse:
-    node = request.app[NODE_KEY]
-    job = node.engine.get(parse_id(request.query.get("id")))
-    path = Path(node.workspace.stdout_path(job.id) if stream == "stdout" else node.workspace.stderr_path(job.id))
-    return attachment(path, f"{job.id}.{stream}.txt")
+    engine = request.app[NODE_KEY].engine
+    return job_log(engine, engine.get(parse_id(request.query.get("id"))), stream)
+
+
+def job_log(engine: Engine, job: JobInstance, stream: str) -> web.StreamResponse:
+    """A job's stdout or stderr as a download; for a held job, the part that was handed over."""
+    filename = f"{job.id}.{stream}.txt"
+    if isinstance(job, HeldJob):
+        return web.Response(
+            body=engine.history.log(job, stream),
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
+            content_type="application/octet-stream",
+        )
+    workspace = engine.runner.workspace
+    path = workspace.stdout_path(job.id) if stream == "stdout" else workspace.stderr_path(job.id)
+    return attachment(Path(path), filename)
 
 
 def attachment(path: Path, filename: str) -> web.StreamResponse:
@@ -77,14 +91,22 @@ def attachment(path: Path, filename: str) -> web.StreamResponse:
     return response
 
 
-async def deliverable(request: web.Request) -> web.StreamResponse:
-    node = request.app[NODE_KEY]
-    item = node.engine.deliverable(parse_id(request.query.get("id")))
+def deliverable_download(engine: Engine, deliverable_id: int) -> web.StreamResponse:
+    """The content of a deliverable; 410 for one of a handed-over job (its content stayed on its node)."""
+    item = engine.deliverable(deliverable_id)
+    if deliverable_id in engine.history.deliverables:
+        raise FileGoneError(
+            f"the content of deliverable {item.id} stayed on the node that ran job {item.job_id}, which has left "
+            "the cluster: a handover keeps the list of deliverables, not their content"
+        )
     path = Path(item.path)
     if not path.is_file():
         raise FileNotFoundJqmError(f"the file of deliverable {item.id} is no longer on this node")
-    extension = Path(item.original_name).suffix
-    return attachment(path, f"{item.file_family}.{item.id}{extension}")
+    return attachment(path, f"{item.file_family}.{item.id}{Path(item.original_name).suffix}")
+
+
+async def deliverable(request: web.Request) -> web.StreamResponse:
+    return deliverable_download(request.app[NODE_KEY].engine, parse_id(request.query.get("id")))
 
 
 async def engine_log(request: web.Request) -> web.Response:
@@ -97,7 +119,7 @@ async def engine_log(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     engine = request.app[NODE_KEY].engine
     if not engine.dispatching:
-        why = "draining" if engine.draining else "stopping" if engine.stopping else "out of job IDs"
+        why = "draining" if engine.draining else "stopping" if engine.stopping else engine.ids.unavailable_reason()
         raise UnavailableError(f"JQM node is not taking new jobs ({why}) - IP: {engine.ip}")
     return web.Response(text=f"Pollers are polling - IP: {engine.ip}", content_type=_TEXT)
 

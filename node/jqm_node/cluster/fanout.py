@@ -20,9 +20,10 @@ import aiohttp
 from aiohttp import web
 
 from jqm_node.auth.principal import acting_user
+from jqm_node.cluster.custody import OwnerResolver
 from jqm_node.cluster.forwarding import FORWARDED_BY, Forwarder
-from jqm_node.errors import BadRequestError
-from jqm_node.ids import ID_CEILING, ip_from_id
+from jqm_node.errors import BadRequestError, GoneError, UnavailableError
+from jqm_node.ids import ID_CEILING
 
 log = logging.getLogger(__name__)
 
@@ -90,21 +91,25 @@ async def call_peers(
     return result
 
 
-def split_by_owner(ids: Iterable[int], *, self_ip: str, forwarder: Forwarder) -> tuple[list[int], dict[str, list[int]]]:
-    """Local IDs, and the others grouped by owner; IDs no peer may own are dropped (as unknown IDs).
+async def split_by_member(ids: Iterable[int], *, resolver: OwnerResolver) -> tuple[list[int], dict[str, list[int]]]:
+    """IDs this node answers for, and the others grouped by the member that does (owner or holder of
+    their history); IDs nobody can answer for are dropped, as unknown IDs are. Only members appear.
 
-    Raises a 400 error when the IDs belong to more than :data:`MAX_BULK_OWNERS` nodes.
+    Raises a 400 error when the IDs concern more than :data:`MAX_BULK_OWNERS` members.
     """
     local: list[int] = []
     remote: dict[str, list[int]] = {}
     for job_id in ids:
         if job_id >= ID_CEILING:
             continue
-        owner = ip_from_id(job_id)
-        if owner == self_ip:
+        try:
+            target = await resolver.target(job_id)
+        except (GoneError, UnavailableError):
+            continue
+        if target is None:
             local.append(job_id)
-        elif forwarder.policy.may_contact(owner):
-            remote.setdefault(owner, []).append(job_id)
+        else:
+            remote.setdefault(target, []).append(job_id)
             if len(remote) > MAX_BULK_OWNERS:
                 raise BadRequestError(f"a bulk call may concern the jobs of at most {MAX_BULK_OWNERS} nodes")
     return local, remote

@@ -1,22 +1,27 @@
-"""Runs every job-scoped call on the node that owns the job.
+"""Runs every job-scoped call on the node that owns the job, or on the member holding its history.
 
-A request about a job (or deliverable) whose ID decodes to another node is replayed there:
-method, path, query, body and end-to-end headers, plus a marker header; the owner's answer is
-streamed back unchanged (status, headers, body, no re-compression). A request carrying the marker
-is always answered locally, so a request is forwarded at most once and never loops. The owner must
-be inside the peer networks; any other address is answered "no such job" without a connection.
-The client's ``Authorization`` is not passed on: the request is signed with the cluster secret and
-names the user this node authenticated (:mod:`jqm_node.cluster.peerauth`).
+A request about a job (or deliverable) that another member must answer (:mod:`.custody` decides
+which) is replayed there: method, path, query, body and end-to-end headers, plus a marker header;
+the answer is streamed back unchanged (status, headers, body, no re-compression). A request carrying
+the marker is always answered locally, so a request is forwarded at most once and never loops.
+Only members are ever contacted. A member that refuses the connection answers 502 at once; one that
+does not accept it within the connect timeout, or accepts but does not answer within
+``JQM_FORWARD_TIMEOUT``, answers 504 naming the timeout that ran out. Before either, the ledger is
+read again: if the member has just left and handed its history over, the holder answers instead.
+The client's ``Authorization`` (and ``X-Jqm-Authorization``) is not passed on: the request is signed
+with the cluster secret and names the user this node authenticated (:mod:`jqm_node.cluster.peerauth`).
+The request body is streamed to the target as it arrives; a call whose body was (partly) sent is never
+replayed elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
-from aiohttp import web
+from aiohttp import StreamReader, web
 from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict
 from yarl import URL
@@ -24,9 +29,8 @@ from yarl import URL
 from jqm_node.auth.principal import acting_user
 from jqm_node.auth.verifier import PROXIED_AUTHORIZATION
 from jqm_node.cluster import peerauth
-from jqm_node.cluster.peers import PeerPolicy
-from jqm_node.errors import JqmError, NotFoundError
-from jqm_node.ids import ip_from_id
+from jqm_node.cluster.custody import OwnerResolver
+from jqm_node.errors import JqmError
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +51,26 @@ _IDLE_SECONDS = 4.0
 class OwnerUnreachableError(JqmError):
     code = 9
     status = 502  # type: ignore[assignment]
+    replayable = True
+    """False once part of the request body was sent or part of the answer relayed: the call cannot be
+    sent elsewhere any more."""
 
 
-class OwnerTimeoutError(JqmError):
-    code = 9
+class OwnerTimeoutError(OwnerUnreachableError):
     status = 504  # type: ignore[assignment]
+
+
+class _StreamedBody:
+    """A request body streamed to a peer as it arrives; ``started`` once any of it was read."""
+
+    def __init__(self, content: StreamReader) -> None:
+        self._content = content
+        self.started = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        async for chunk in self._content.iter_chunked(64 * 1024):
+            yield chunk
 
 
 def end_to_end_headers(headers: CIMultiDict[str] | object) -> CIMultiDict[str]:
@@ -68,17 +87,18 @@ class Forwarder:
     def __init__(
         self,
         *,
-        policy: PeerPolicy,
+        self_ip: str,
         port: int,
         timeout: float,
-        connect_timeout: float = 3.0,
+        connect_timeout: float = 1.0,
         secret: bytes | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        self.policy = policy
+        self.self_ip = self_ip
         self.port = port
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self._secret = secret
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
@@ -106,13 +126,8 @@ class Forwarder:
     def peer_headers(self, method: str, path_qs: str, user: str) -> dict[str, str]:
         """The marker, the user and (with a cluster secret) the signature of a node-to-node request."""
         if self._secret is None:
-            return {FORWARDED_BY: self.policy.self_ip, peerauth.USER: user}
-        return peerauth.sign(self._secret, method=method, path_qs=path_qs, sender=self.policy.self_ip, user=user)
-
-    def check_reachable(self, owner_ip: str, object_id: int) -> None:
-        """Raises 'no such job' for owners outside the peer networks: no connection is attempted."""
-        if not self.policy.may_contact(owner_ip):
-            raise NotFoundError(f"No job instance of ID {object_id} (its node {owner_ip} is not a known peer)")
+            return {FORWARDED_BY: self.self_ip, peerauth.USER: user}
+        return peerauth.sign(self._secret, method=method, path_qs=path_qs, sender=self.self_ip, user=user)
 
     def headers_for(self, request: web.Request) -> CIMultiDict[str]:
         headers = end_to_end_headers(request.headers)
@@ -123,11 +138,12 @@ class Forwarder:
 
     async def forward(self, request: web.Request, owner_ip: str) -> web.StreamResponse:
         """Replays ``request`` on ``owner_ip`` and streams the owner's answer back (the body too)."""
-        body = request.content if request.body_exists else None
+        body = _StreamedBody(request.content) if request.body_exists else None
         url = self.url(owner_ip, request.raw_path)
         headers = self.headers_for(request)
         if body is not None and request.content_length is not None:
             headers["Content-Length"] = str(request.content_length)  # streamed as sent, not chunked
+        response: web.StreamResponse | None = None
         try:
             async with self.session.request(
                 request.method, url, headers=headers, data=body, allow_redirects=False
@@ -145,20 +161,28 @@ class Forwarder:
                     await response.write(chunk)
                 await response.write_eof()
                 return response
+        except aiohttp.ConnectionTimeoutError:
+            error: OwnerUnreachableError = OwnerTimeoutError(
+                f"the node answering for this job ({owner_ip}) did not accept a connection within "
+                f"{self.connect_timeout:g}s (connect timeout)"
+            )
         except TimeoutError:
-            raise OwnerTimeoutError(
-                f"the node owning this job ({owner_ip}) did not answer within {self.timeout:g}s"
-            ) from None
+            error = OwnerTimeoutError(
+                f"the node answering for this job ({owner_ip}) did not answer within {self.timeout:g}s "
+                "(JQM_FORWARD_TIMEOUT)"
+            )
         except aiohttp.ClientError as e:
-            raise OwnerUnreachableError(f"the node owning this job ({owner_ip}) cannot be reached: {e}") from None
+            error = OwnerUnreachableError(f"the node answering for this job ({owner_ip}) cannot be reached: {e}")
+        error.replayable = not (body is not None and body.started) and not (response is not None and response.prepared)
+        raise error
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IdOf = Callable[[web.Request], int | None]
 
 
-def forwarding_middleware(*, forwarder: Forwarder, self_ip: str, id_of: IdOf) -> Middleware:
-    """Forwards requests for which ``id_of`` finds a job ID owned by another node."""
+def forwarding_middleware(*, forwarder: Forwarder, resolver: OwnerResolver, id_of: IdOf) -> Middleware:
+    """Forwards requests for which ``id_of`` finds an ID another member must answer for."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -167,10 +191,17 @@ def forwarding_middleware(*, forwarder: Forwarder, self_ip: str, id_of: IdOf) ->
         object_id = id_of(request)
         if object_id is None:
             return await handler(request)
-        owner = ip_from_id(object_id)
-        if owner == self_ip:
+        target = await resolver.target(object_id)
+        if target is None:
             return await handler(request)
-        forwarder.check_reachable(owner, object_id)
-        return await forwarder.forward(request, owner)
+        try:
+            return await forwarder.forward(request, target)
+        except OwnerUnreachableError as e:
+            holder = await resolver.after_failure(object_id, target) if e.replayable else None
+            if holder is None:
+                raise
+            if holder == resolver.self_ip:
+                return await handler(request)
+            return await forwarder.forward(request, holder)
 
     return middleware
