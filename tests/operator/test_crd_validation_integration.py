@@ -82,10 +82,6 @@ BAD = {
     "image with a space": ({"image": "jqm node:latest"}, 'spec.image: Invalid value: "string": not an image reference'),
     "image with an upper-case repository": ({"image": "JQM-node"}, "not an image reference"),
     "image with an empty tag": ({"image": "jqm-node:"}, "not an image reference"),
-    "enabled Ingress without a class": (
-        {"ingress": {"enabled": True}},
-        "an enabled Ingress needs className",
-    ),
     "Ingress TLS without a host": (
         {"ingress": {"enabled": True, "className": "c", "tlsSecretName": "t"}},
         "TLS needs a host",
