@@ -56,7 +56,7 @@ export class Api {
     this.onUnauthorized = onUnauthorized;
   }
 
-  /** A fetch of an API path ("ws/client/q"); non-2xx answers become ApiError (416 is returned). */
+  /** A fetch of an API path ("ws/client/q"); non-2xx answers become ApiError. */
   async fetch(path, { method = "GET", body, headers = {}, accept = "application/json" } = {}) {
     const sent = { Accept: accept, ...headers };
     if (this.authorization) sent.Authorization = this.authorization;
@@ -70,7 +70,7 @@ export class Api {
     } catch (e) {
       throw new ApiError(0, `the node did not answer (${e.message})`);
     }
-    if (response.ok || response.status === 416) return response;
+    if (response.ok) return response;
     const error = await errorOf(response);
     if (response.status === 401 && this.onUnauthorized) this.onUnauthorized(error);
     throw error;
@@ -103,24 +103,21 @@ export class Api {
   kill(id) { return this.fetch(`ws/client/ji/killed/${id}`, { method: "POST" }); }
   enqueueAgain(id) { return this.post(`ws/client/ji/${id}`); }
 
-  /** The bytes of a job's log after `offset` (a Range request), or its last `tail` bytes first. */
-  async logPart(id, stream, { offset = 0, tail = 0 } = {}) {
-    const range = tail ? `bytes=-${tail}` : offset ? `bytes=${offset}-` : undefined;
+  /** The size of a job's log now (a HEAD request: no byte of it travels). */
+  async logSize(id, stream) {
     const response = await this.fetch(`ws/client/ji/${id}/${stream}`, {
-      accept: "application/octet-stream", headers: range ? { Range: range } : {},
+      method: "HEAD", accept: "application/octet-stream",
     });
-    if (response.status === 416) return { bytes: new Uint8Array(), start: offset, size: offset };
+    return Number(response.headers.get("Content-Length") || 0);
+  }
+
+  /** The bytes of a job's log from `start` on (a Range request: a log only grows). */
+  async logBytes(id, stream, start) {
+    const response = await this.fetch(`ws/client/ji/${id}/${stream}`, {
+      accept: "application/octet-stream", headers: start ? { Range: `bytes=${start}-` } : {},
+    });
     const bytes = new Uint8Array(await response.arrayBuffer());
-    if (response.status === 206) {
-      const match = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(response.headers.get("Content-Range") || "");
-      const start = match ? Number(match[1]) : offset;
-      return { bytes, start, size: match && match[3] !== "*" ? Number(match[3]) : start + bytes.length };
-    }
-    // the whole file: the server ignored the range (an empty log, a handed-over job)
-    return tail
-      ? { bytes: bytes.subarray(Math.max(0, bytes.length - tail)), start: Math.max(0, bytes.length - tail),
-        size: bytes.length }
-      : { bytes: bytes.subarray(offset), start: offset, size: bytes.length };
+    return response.status === 206 ? bytes : bytes.subarray(start); // 200: the server sent the whole file
   }
 
   /** Saves a file the API serves (a deliverable, a whole log) under `filename`. */

@@ -1,5 +1,5 @@
 // One job: its fields, parameters and messages, its stdout and stderr as they are written (Range reads of
-// the new bytes only), its deliverables, and the kill and restart actions the user's permissions allow.
+// the new bytes only, once a HEAD request shows there are some), its deliverables, and the kill and restart actions the user's permissions allow.
 
 import { ApiError } from "./api.js";
 import { dateTime, fieldTable, h, isFinal, parametersOf, replaceChildren, runTime, stateBadge } from "./dom.js";
@@ -22,14 +22,19 @@ class LogFollower {
   }
 
   async read() {
+    const size = await this.api.logSize(this.jobId, this.stream);
     const first = this.offset === null;
-    const part = await this.api.logPart(this.jobId, this.stream,
-      first ? { tail: TAIL_BYTES } : { offset: this.offset });
-    if (first && part.start > 0) {
-      replaceChildren(this.note, `The first ${part.start.toLocaleString()} bytes are not shown: download the log.`);
+    const start = first ? Math.max(0, size - TAIL_BYTES) : this.offset;
+    if (size <= start) {
+      this.offset = start;
+      return;
     }
-    this.offset = part.start + part.bytes.length;
-    const added = this.decoder.decode(part.bytes, { stream: true });
+    const bytes = await this.api.logBytes(this.jobId, this.stream, start);
+    if (first && start > 0) {
+      replaceChildren(this.note, `The first ${start.toLocaleString()} bytes are not shown: download the log.`);
+    }
+    this.offset = start + bytes.length;
+    const added = this.decoder.decode(bytes, { stream: true });
     if (!added) return;
     const atBottom = this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 4;
     this.text.appendData(added);
