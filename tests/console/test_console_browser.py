@@ -166,13 +166,13 @@ def test_jobs_are_filtered_and_paged(browser_page: Page, nodes: tuple[RunningNod
     page.get_by_label("Application").fill("Quick")
     page.get_by_label("State").select_option("ENDED")
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator(".pager-text")).to_contain_text("1–25 of 30 jobs")  # only this test runs Quick
+    expect(page.locator(".pager-text")).to_contain_text("1 to 25 of 30 jobs")  # only this test runs Quick
     expect(page.locator("#jobs-table tbody tr")).to_have_count(25)
     shown = [int(x) for x in page.locator("#jobs-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")]
     assert shown == sorted(shown, reverse=True)  # newest first, across both nodes
     screenshot(page, "jobs")
     page.get_by_role("link", name="Older →").click()
-    expect(page.locator(".pager-text")).to_contain_text("26–30 of 30 jobs")
+    expect(page.locator(".pager-text")).to_contain_text("26 to 30 of 30 jobs")
     expect(page.locator("#jobs-table tbody tr")).to_have_count(5)
     page.get_by_label("Job ID").fill(str(ids[3]))
     page.get_by_role("button", name="Filter").click()

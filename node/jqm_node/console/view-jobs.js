@@ -93,7 +93,7 @@ function pager(params, page, total) {
   return h("div", { class: "pager" },
     page > 1 ? link(page - 1, "← Newer") : null,
     h("span", { class: "pager-text" },
-      `${first}–${Math.min(page * PAGE_SIZE, total)} of ${total} job${total === 1 ? "" : "s"} · page ${page} of ${pages}`),
+      `${first} to ${Math.min(page * PAGE_SIZE, total)} of ${total} job${total === 1 ? "" : "s"} · page ${page} of ${pages}`),
     page < pages ? link(page + 1, "Older →") : null);
 }
 
