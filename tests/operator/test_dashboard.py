@@ -73,7 +73,9 @@ def node_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     """A real node that ran an ended, a crashed and a waiting job."""
     config = {
         "queues": [{"name": "DEFAULT", "maxThreads": 2}, {"name": "held", "maxThreads": 1, "enabled": False}],
-        "jobDefinitions": [shell_job("Ok", "true"), shell_job("Fail", "exit 2"), shell_job("Later", "true", queue="held")],
+        "jobDefinitions": [
+            shell_job("Ok", "true"), shell_job("Fail", "exit 2"), shell_job("Later", "true", queue="held"),
+        ],
     }  # fmt: skip
     node = launch_node(tmp_path_factory.mktemp("dashboard") / "node", config=config)
     try:
