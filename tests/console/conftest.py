@@ -74,4 +74,5 @@ def screenshot(page: Page, name: str) -> None:
     """Writes docs/console/NAME.png when UPDATE_SCREENSHOTS=1 (the viewport only, PNG: small files)."""
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
