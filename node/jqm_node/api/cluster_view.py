@@ -32,11 +32,7 @@ NODES_PATH = "/ws/cluster/nodes"
 PEER_STATUS_PATH = "/peer/status"
 
 ASKED_PERMISSIONS: tuple[Permission, ...] = tuple(
-    sorted(
-        {rule.permission for rule in ROUTE_RULES.values() if rule.permission is not None}
-        | {Permission.parse("node:read")},
-        key=str,
-    )
+    sorted({rule.permission for rule in ROUTE_RULES.values() if rule.permission is not None}, key=str)
 )
 """Every permission a route of the client listener asks for: the keys of ``may``."""
 
