@@ -40,7 +40,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory, gate: Path) -> Iterator[tupl
     """Two members of one cluster (each answers for both), on a random 127.x.y.0/24."""
     ips = loopback_addresses(2)
     root = tmp_path_factory.mktemp("console")
-    env = {"JQM_PEERS": ",".join(ips), "JQM_ID_LEDGER": f"file:{root / 'ledger.json'}"}
+    env = {"JQM_PEERS": ",".join(ips), "JQM_ID_LEDGER": f"file:{root / 'ledger.json'}", "JQM_ID_LIMIT": "500"}
     gated = shell_job("Gated", f"echo before; while [ ! -e {gate} ]; do sleep 0.05; done; echo after")
     started: list[RunningNode] = []
     try:
@@ -88,7 +88,6 @@ def test_log_in_enqueue_watch_the_job_end_and_read_its_log(
     expect(rows).to_have_count(2)  # both members, through the first one
     expect(page.locator(f'#nodes-table tr[data-ip="{second.ip}"]')).to_contain_text("node-1")
     expect(page.locator(f'#nodes-table tr[data-ip="{second.ip}"]')).to_contain_text("taking jobs")
-    screenshot(page, "nodes")
     assert page.evaluate("document.cookie") == ""
 
     page.get_by_role("link", name="New job").click()
@@ -178,6 +177,23 @@ def test_jobs_are_filtered_and_paged(browser_page: Page, nodes: tuple[RunningNod
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#jobs-table tbody tr")).to_have_count(1)
     expect(page.locator(f'#jobs-table tr[data-id="{ids[3]}"]')).to_be_visible()
+
+
+def test_the_nodes_page_shows_id_usage_and_drains(browser_page: Page, nodes: tuple[RunningNode, RunningNode]) -> None:
+    page = browser_page
+    first, second = nodes
+    used = json.loads(second.manage("GET", "/node/status")[2])["idsUsed"]
+    assert used > 0  # the tests before ran jobs there
+    second.manage("POST", "/node/drain", data=json.dumps({"reason": "maintenance"}).encode())
+    try:
+        log_in(page, first)
+        row = page.locator(f'#nodes-table tr[data-ip="{second.ip}"]')
+        expect(row).to_contain_text("draining (maintenance)")
+        expect(row).to_contain_text(f"{used} / 500")  # this node's IDs, of its limit (JQM_ID_LIMIT)
+        expect(page.locator(".cards")).to_contain_text("1taking jobs")
+        screenshot(page, "nodes")
+    finally:
+        second.manage("POST", "/node/undrain")
 
 
 def test_pages_and_actions_follow_the_users_roles(browser_page: Page, nodes: tuple[RunningNode, RunningNode]) -> None:
