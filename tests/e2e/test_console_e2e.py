@@ -23,7 +23,7 @@ def assert_console_page(answer: Http) -> None:
 
 def test_console_through_the_load_balancer_and_the_ingress(kube: Kube, make_cluster: MakeCluster) -> None:
     host = f"console-{uuid.uuid4().hex[:8]}.e2e.test"
-    ns, name = make_cluster(replicas=2, ingress={"enabled": True, "host": host})
+    ns, name = make_cluster(replicas=2, ingress={"enabled": True, "className": "traefik", "host": host})
     service = kube.service_url(ns, name)
     assert_console_page(http("GET", f"{service}/console/"))
     script = http("GET", f"{service}/console/app.js")
