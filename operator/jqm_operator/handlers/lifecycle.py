@@ -75,7 +75,11 @@ async def operator_metrics_start(*, memo: kopf.Memo, logger: Any, **_: Any) -> N
     if address is None:
         logger.info("operator metrics not served (JQM_OPERATOR_METRICS_LISTEN is empty)")
         return
-    memo.metrics_runner = await serve_metrics(METRICS, host=address[0], port=address[1])
+    try:
+        memo.metrics_runner = await serve_metrics(METRICS, host=address[0], port=address[1])
+    except OSError as e:  # the port is taken: the operator still does its work, without metrics
+        logger.error(f"operator metrics not served: cannot listen on {address[0]}:{address[1]}: {e}")
+        return
     logger.info(f"operator metrics at http://{address[0]}:{address[1]}/metrics")
 
 
