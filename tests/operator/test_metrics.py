@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import types
 import urllib.request
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from jqm_operator.builders import OperatorIdentity, Owner, build_network_policy
 from jqm_operator.config import OperatorConfig
 from jqm_operator.decisions.ledger import summarize
+from jqm_operator.handlers import lifecycle
 from jqm_operator.metrics import COUNTERS, GAUGES, NodeCheck, OperatorMetrics
 from jqm_operator.metricsserver import serve_metrics
 from jqm_operator.model import parse_spec
@@ -172,3 +175,19 @@ async def test_metrics_are_served_on_their_own_port() -> None:
         await runner.cleanup()
     assert content_type.startswith("text/plain; version=0.0.4")
     assert parse(text)['jqm_operator_drains_total{namespace="ns",cluster="demo"}'] == 1
+
+
+async def test_a_taken_metrics_port_is_an_error_in_the_log_not_a_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(
+            lifecycle, "CONFIG", OperatorConfig.from_env({"JQM_OPERATOR_METRICS_LISTEN": f"127.0.0.1:{port}"})
+        )
+        errors: list[str] = []
+        logger = types.SimpleNamespace(error=errors.append, info=lambda text: None)
+        memo = types.SimpleNamespace()
+        await lifecycle.operator_metrics_start(memo=memo, logger=logger)  # type: ignore[arg-type]
+    assert not hasattr(memo, "metrics_runner")
+    assert len(errors) == 1 and f"cannot listen on 127.0.0.1:{port}" in errors[0]
