@@ -63,6 +63,7 @@ up: cluster-up ## local cluster + operator chart + examples/jqmcluster.yaml, wai
 	echo "  export KUBECONFIG=$(CLUSTER_KUBECONFIG)"; \
 	echo "  export PATH=$(CLUSTER_K8S_BIN):\$$PATH   # kubectl $(CLUSTER_K8S_VERSION)"; \
 	echo "  load balancer: http://$$ip:$$port    ingress: http://$$ingress"; \
+	echo "  web console: http://$$ip:$$port/console/ or http://$$ingress/console/ (user admin, password below)"; \
 	echo "  curl http://$$ingress/ws/simple/localnode/health      # the only call without credentials"; \
 	echo "  password=\$$(kubectl get secret -n $$ns $$name-auth -o jsonpath='{.data.admin-password}' | base64 -d)"; \
 	echo "  curl -u \"admin:\$$password\" -d applicationname=DemoEcho -d parameterNames=p1 -d parameterValues=hello http://$$ip:$$port/ws/simple/ji"; \

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from jqm_node.api import access, client, management, openapi, peer, simple
+from jqm_node.api import access, client, cluster_view, console, management, openapi, peer, simple
 from jqm_node.api.errors import error_middleware
 from jqm_node.api.limits import body_timeout_middleware
 from jqm_node.cluster.forwarding import forwarding_middleware
@@ -28,6 +28,8 @@ def build_app(node: Node) -> web.Application:
     app.add_routes(client.routes())
     app.add_routes(openapi.routes())
     app.add_routes(peer.routes())
+    app.add_routes(cluster_view.routes())
+    app.add_routes(console.routes())
     rules = access.rules_for(app.router.routes(), access.ROUTE_RULES)  # every route has its rule, or no start
     guard = access.access_middleware(rules=rules, verifier=node.verifier, cluster_secret=security.cluster_secret)
     timeout = body_timeout_middleware(security.body_timeout, exempt_prefix=access.PEER_PREFIX)

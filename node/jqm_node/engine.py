@@ -21,7 +21,7 @@ import heapq
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from jqm_node.errors import (
     BadRequestError,
@@ -36,6 +36,7 @@ from jqm_node.ids import IdAllocator, IdsExhaustedError, IdSource, IdsUnavailabl
 from jqm_node.journal import JobJournal, NoJournal
 from jqm_node.model import (
     ACTIVE_STATES,
+    FINAL_STATES,
     WAITING_STATES,
     Deliverable,
     HeldJob,
@@ -88,6 +89,8 @@ class Engine:
         self.running: dict[int, RunningJob] = {}
         self.state_counts: Counter[tuple[str, State]] = Counter()
         self.enqueued_total = 0
+        self.on_finished: list[Callable[[JobInstance], None]] = []
+        """Called with each job that has just reached a final state (``/metrics`` counts them)."""
         self.draining = False
         self.drain_reason: str | None = None
         self._accept_until = 0.0
@@ -405,6 +408,9 @@ class Engine:
         job.state = state
         if state is not State.ATTRIBUTED:  # lasts no longer than the spawn call
             self.journal.job(job, pid)
+        if state in FINAL_STATES:
+            for listener in self.on_finished:
+                listener(job)
         self._changed.set()
 
     # ------------------------------------------------------------------ run-after dates

@@ -24,6 +24,7 @@ from jqm_node.history import HeldHistory
 from jqm_node.ids import BLOCK_SIZE, IdAllocator
 from jqm_node.idsupply import IdSupply
 from jqm_node.inputs import InputFiles
+from jqm_node.jobstats import JobStats
 from jqm_node.journal import JOURNAL_NAME, Journal, read_journal
 from jqm_node.ledger import IdLedger, open_ledger
 from jqm_node.records import Catalog
@@ -117,6 +118,8 @@ class Node:
             journal=self.journal,
             history=self.history,
         )
+        self.job_stats = JobStats()
+        self.engine.on_finished.append(self.job_stats.record)
         self.membership = Membership(self_ip=settings.ip, static=settings.peers, dns_name=settings.peers_dns)
         self.forwarder = Forwarder(
             self_ip=settings.ip,

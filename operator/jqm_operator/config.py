@@ -7,9 +7,11 @@ flag), which has nothing to do with JQM's DB-less ("standalone") nodes.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 PRIORITY_RANGE = 2**30
 """Random priorities are drawn from here; two replicas of equal priority would both pause."""
@@ -32,6 +34,11 @@ class OperatorConfig:
     """The operator pod's namespace and labels: a JqmCluster's NetworkPolicy admits them to the management
     port. Empty when the operator runs outside a cluster."""
     pod_labels: Mapping[str, str] = field(default_factory=dict)
+    management_from: tuple[Mapping[str, Any], ...] = ()
+    """NetworkPolicyPeers admitted to every cluster's management port besides the operator (a Prometheus
+    scraping the nodes' /metrics), when a JqmCluster asks for a NetworkPolicy."""
+    metrics_listen: str = "0.0.0.0:9180"
+    """Where the operator serves its own /metrics (``host:port``); empty: not served."""
 
     @property
     def clusterwide(self) -> bool:
@@ -59,7 +66,19 @@ class OperatorConfig:
             watch_client_timeout=server_timeout + 30,
             pod_namespace=env.get("JQM_OPERATOR_POD_NAMESPACE", "").strip(),
             pod_labels=parse_labels(env.get("JQM_OPERATOR_POD_LABELS", "")),
+            management_from=parse_peers(env.get("JQM_OPERATOR_MANAGEMENT_FROM", "")),
+            metrics_listen=env.get("JQM_OPERATOR_METRICS_LISTEN", cls.metrics_listen).strip(),
         )
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """``metrics_listen`` as (host, port); None when metrics are off. Raises ValueError when malformed."""
+        if not self.metrics_listen:
+            return None
+        host, sep, port = self.metrics_listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"JQM_OPERATOR_METRICS_LISTEN: {self.metrics_listen!r} is not host:port")
+        return host, int(port)
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -71,3 +90,21 @@ def parse_labels(text: str) -> dict[str, str]:
             raise ValueError(f"JQM_OPERATOR_POD_LABELS: {pair!r} is not key=value")
         labels[key.strip()] = value.strip()
     return labels
+
+
+def parse_peers(text: str) -> tuple[dict[str, Any], ...]:
+    """A JSON list of NetworkPolicyPeers (objects with podSelector, namespaceSelector or ipBlock)."""
+    if not text.strip():
+        return ()
+    try:
+        peers = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"JQM_OPERATOR_MANAGEMENT_FROM is not JSON: {e}") from None
+    if not isinstance(peers, list) or not all(
+        isinstance(p, dict) and p and set(p) <= {"podSelector", "namespaceSelector", "ipBlock"} for p in peers
+    ):
+        raise ValueError(
+            "JQM_OPERATOR_MANAGEMENT_FROM must be a JSON list of NetworkPolicyPeers "
+            "(objects with podSelector, namespaceSelector or ipBlock)"
+        )
+    return tuple(peers)

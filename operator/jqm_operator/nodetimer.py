@@ -1,6 +1,7 @@
 """The node timer of one cluster: one check reads every node once, then takes the ID-limit restart step,
 recovers nodes drained by someone else, turns new handovers into Events, keeps the pods' deletion costs,
-and computes the status (``nodes``, ``highestIdUsagePercent``, unexpected drains, conditions).
+and computes the status (``nodes``, ``highestIdUsagePercent``, unexpected drains, conditions). It also
+reads the cluster's ID ledger for the operator's metrics (:class:`jqm_operator.metrics.NodeCheck`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from jqm_operator import constants as c
-from jqm_operator.builders import Owner, selector_labels
+from jqm_operator.builders import Owner, child_names, selector_labels
 from jqm_operator.decisions import drains as d
 from jqm_operator.decisions import handovers as h
 from jqm_operator.decisions import restart as r
+from jqm_operator.decisions.ledger import LedgerSummary, summarize
 from jqm_operator.decisions.observation import NodeObservation
+from jqm_operator.metrics import NodeCheck
 from jqm_operator.model import ClusterSpec
 from jqm_operator.nodewatch import observe
 from jqm_operator.notes import Note
@@ -35,6 +38,8 @@ class Cycle:
     decision: r.Decision
     notes: tuple[Note, ...]
     status: dict[str, Any]
+    check: NodeCheck
+    """What the operator's metrics record of this check."""
 
 
 def _handover_notes(new: Sequence[h.NewHandover]) -> list[Note]:
@@ -68,6 +73,15 @@ def _deletion_costs(*, api: ClusterApi, owner: Owner, observed: Sequence[NodeObs
         return []
     message = f"pod deletion costs not updated ({'; '.join(failures)}): a scale-down may stop busy nodes first"
     return [Note(type="Warning", reason="DeletionCostFailed", message=message)]
+
+
+def _ledger(*, api: ClusterApi, owner: Owner) -> LedgerSummary | None:
+    """The cluster's ID ledger summarized; None when it cannot be read (the metrics count that)."""
+    try:
+        ledger = api.get(kind="ConfigMap", namespace=owner.namespace, name=child_names(owner.name)["ledger"])
+    except ApiRefused:
+        return None
+    return summarize((ledger or {}).get("data")) if ledger is not None else None
 
 
 def run_cycle(
@@ -123,4 +137,12 @@ def run_cycle(
         now=now,
         pods=pods,
     )
-    return Cycle(decision=decision, notes=tuple(notes), status={**written, "conditions": conditions})
+    check = NodeCheck(
+        started_drain=decision.action == r.START_DRAIN,
+        notes=tuple(notes),
+        nodes=len(observed),
+        reachable=sum(1 for node in observed if node.reachable),
+        node_ips=tuple(node.ip for node in observed if node.ip),
+        ledger=_ledger(api=api, owner=owner),
+    )
+    return Cycle(decision=decision, notes=tuple(notes), status={**written, "conditions": conditions}, check=check)

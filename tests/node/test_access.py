@@ -78,15 +78,23 @@ def test_permissions_are_upstreams(method: str, path: str, permission: str) -> N
     assert ROUTE_RULES[(method, path)] == needs(permission)
 
 
-def test_health_is_the_only_public_route() -> None:
-    assert [key for key, rule in ROUTE_RULES.items() if rule is PUBLIC] == [("GET", "/ws/simple/localnode/health")]
+def test_health_and_the_consoles_static_files_are_the_only_public_routes() -> None:
+    assert [key for key, rule in ROUTE_RULES.items() if rule is PUBLIC] == [
+        ("GET", "/ws/simple/localnode/health"),
+        ("GET", "/console"),
+        ("GET", "/console/"),
+        ("GET", "/console/{name}"),
+    ]
+    assert ROUTE_RULES[("GET", "/ws/cluster/nodes")] == needs("node:read")
+    assert ROUTE_RULES[("GET", "/ws/admin/me")] is AUTHENTICATED
+    assert ROUTE_RULES[("GET", "/peer/status")] is PEER
     assert ROUTE_RULES[("GET", "/ws/simple/enginelog")] is ADMIN_ONLY
 
 
 def test_the_documented_table_is_the_enforced_one() -> None:
     """docs/NODE.md's route table, row by row, against ROUTE_RULES."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "NODE.md").read_text()
-    rows = re.findall(r"^\| `(GET|POST|DELETE) (/(?:ws|peer)/[^`]*)` \| ([^|]+) \|", text, flags=re.MULTILINE)
+    rows = re.findall(r"^\| `(GET|POST|DELETE) (/(?:ws/|peer/|console)[^`]*)` \| ([^|]+) \|", text, flags=re.MULTILINE)
     documented = {(method, path): permission.strip() for method, path, permission in rows}
     expected = {
         key: "none (public)" if rule is PUBLIC else "any valid credential" if rule is AUTHENTICATED

@@ -45,6 +45,18 @@ RENDERS: dict[str, list[str]] = {
         "--set",
         "networkPolicy.operatorPodLabels.role=jqm-operator",
     ],
+    "monitoring": [
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "metrics.podMonitor.enabled=true",
+        "--set",
+        "metrics.dashboard.enabled=true",
+        "--set",
+        "networkPolicy.managementFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
+        "--set",
+        "watchNamespaces={team-a}",
+    ],
 }
 
 
@@ -131,8 +143,8 @@ def test_helm_template_matches_snapshot(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(RENDERS))
 def test_helm_template_is_valid_kubernetes(name: str) -> None:
     for doc in documents(render(name)):
-        if doc["apiVersion"].startswith(("jqm.enioka-community.io/", "kopf.dev/")):
-            continue  # custom resources: checked against their CRD elsewhere
+        if doc["apiVersion"].startswith(("jqm.enioka-community.io/", "kopf.dev/", "monitoring.coreos.com/")):
+            continue  # custom resources: checked against their CRD (or below, for Prometheus Operator's) elsewhere
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
 
 

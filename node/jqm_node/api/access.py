@@ -15,7 +15,9 @@ are listed in docs/NODE.md ("Where we differ from upstream"):
 
 Upstream sends routes no pattern names (``enginelog``, ``jr``) to ``perms[doesnotexistsoadminonly]``:
 only a holder of ``*`` (the ``administrator`` role) may call them, here too. The OpenAPI document,
-ours, needs a valid credential and no permission (as upstream's ``/ws/admin/me``). Health is public.
+ours, needs a valid credential and no permission, as upstream's ``/ws/admin/me`` (served here too);
+the cluster's node statuses need ``node:read`` (upstream's ``rest[node]``). Health and the web
+console's static files are public (the console's data calls are API calls).
 
 Node-to-node requests (``X-Jqm-Forwarded-By``) are not authorized here: the entry node did that.
 They must carry a valid signature (:mod:`jqm_node.cluster.peerauth`) or are refused 401, never
@@ -133,8 +135,15 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{_C}/schedule/{{schedule}}/priority/{{priority}}"): _CREATE,
     # ours
     ("GET", "/ws/openapi.json"): AUTHENTICATED,
+    ("GET", "/ws/admin/me"): AUTHENTICATED,  # upstream's route: who the caller is, what it may do
+    ("GET", "/ws/cluster/nodes"): needs("node:read"),  # every member's status (upstream: rest[node])
+    # the web console's static files (its data calls are the API calls above)
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/console/"): PUBLIC,
+    ("GET", "/console/{name}"): PUBLIC,
     # node-to-node (signed by a member, never called by clients)
     ("POST", "/peer/handover"): PEER,
+    ("GET", "/peer/status"): PEER,
 }
 
 

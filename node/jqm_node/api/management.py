@@ -50,12 +50,12 @@ def node_status(engine: Engine) -> dict[str, Any]:
     }
 
 
-def _status_of(node: Node) -> dict[str, Any]:
+def status_of(node: Node) -> dict[str, Any]:
     return {**node_status(node.engine), "auth": node.settings.security.auth_enabled, **durability.status(node)}
 
 
 async def status(request: web.Request) -> web.Response:
-    return web.json_response(_status_of(request.app[NODE_KEY]))
+    return web.json_response(status_of(request.app[NODE_KEY]))
 
 
 PROXIED_TOKEN = "X-Jqm-Management-Token"
@@ -115,14 +115,14 @@ def _guarded(action: Action) -> Callable[[web.Request], Awaitable[web.Response]]
 
 async def _drain(request: web.Request, node: Node) -> web.Response:
     node.engine.drain(accept_seconds=node.settings.drain_accept_seconds, reason=await _drain_reason(request))
-    return web.json_response(_status_of(node), status=202)
+    return web.json_response(status_of(node), status=202)
 
 
 async def _undrain(request: web.Request, node: Node) -> web.Response:
     if node.engine.shutting_down:
         raise StoppingConflictError("this node is stopping: it cannot take work again")
     node.engine.undrain()
-    return web.json_response(_status_of(node))
+    return web.json_response(status_of(node))
 
 
 drain = _guarded(_drain)
@@ -156,19 +156,25 @@ def render_metrics(engine: Engine) -> str:
         "# HELP jqm_ids_used Job IDs handed out by this node.",
         "# TYPE jqm_ids_used gauge",
         f"jqm_ids_used {engine.ids.used}",
+        "# HELP jqm_ids_capacity Job IDs this node may hand out in all (the ID limit, or less if the ledger has less).",
+        "# TYPE jqm_ids_capacity gauge",
+        f"jqm_ids_capacity {engine.ids.capacity}",
         "# HELP jqm_ids_remaining Job IDs this node may still hand out before it must restart.",
         "# TYPE jqm_ids_remaining gauge",
         f"jqm_ids_remaining {engine.ids.remaining}",
         "# HELP jqm_node_draining 1 while the node is draining.",
         "# TYPE jqm_node_draining gauge",
         f"jqm_node_draining {int(engine.draining)}",
+        "# HELP jqm_node_info The node's address and name (always 1).",
+        "# TYPE jqm_node_info gauge",
+        f'jqm_node_info{{ip="{_label(engine.ip)}",name="{_label(engine.node_name)}"}} 1',
     ]
     return "\n".join(lines) + "\n"
 
 
 async def metrics(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
-    text = render_metrics(node.engine) + "\n".join(durability.metrics(node)) + "\n"
+    text = render_metrics(node.engine) + "\n".join(durability.metrics(node) + node.job_stats.exposition()) + "\n"
     return web.Response(text=text, content_type="text/plain")
 
 

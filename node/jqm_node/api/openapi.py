@@ -123,6 +123,34 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "IdList": {"type": "array", "items": _ID},
+    "Me": {
+        "type": "object",
+        "required": ["enforced", "permissions", "may"],
+        "properties": {
+            "login": _STR, "enforced": {"type": "boolean", "description": "false when the node runs with --auth off"},
+            "permissions": {"type": "array", "items": {"type": "string"}, "description": "of the user's roles"},
+            "may": {"type": "object", "additionalProperties": {"type": "boolean"},
+                    "description": "extension: for each permission a route asks for, whether the caller holds it"},
+        },
+    },
+    "NodeStatus": {
+        "type": "object",
+        "required": ["ip"],
+        "description": "what GET /node/status answers on the management listener (docs/NODE.md)",
+        "properties": {
+            "ip": {"type": "string"}, "name": {"type": "string"}, "idsUsed": {"type": "integer"},
+            "idCapacity": {"type": "integer"}, "idsRemaining": {"type": "integer"}, "draining": {"type": "boolean"},
+            "drainReason": _STR, "accepting": {"type": "boolean"}, "stopping": {"type": "boolean"},
+            "running": {"type": "integer"}, "queued": {"type": "integer"},
+        },
+    },
+    "ClusterNodes": {
+        "type": "object",
+        "required": ["nodes"],
+        "properties": {"nodes": {"type": "array", "items": {"allOf": [_ref("NodeStatus"), {
+            "type": "object", "required": ["reachable"], "properties": {"reachable": {"type": "boolean"}},
+        }]}}},
+    },
 }  # fmt: skip
 
 
@@ -263,14 +291,27 @@ OPERATIONS: list[Operation] = [
     ("get", "/ws/simple/localnode/health", "200 while the node dispatches, else 503", None,
      _returns({"type": "string"}, _TEXT)),
     ("get", "/ws/openapi.json", "this document", None, _returns({"type": "object"}, _JSON)),
+    ("get", "/ws/admin/me", "who the caller is and which permissions it holds (upstream's route, plus 'may')", None,
+     _returns(_ref("Me"), _JSON)),
+    ("get", "/ws/cluster/nodes", "the status of every member of the cluster (node:read)", None,
+     _returns(_ref("ClusterNodes"), _JSON)),
+    ("get", "/console", "the web console: a redirect to /console/", None,
+     {"301": {"description": "to /console/", "headers": {"Location": {"schema": {"type": "string"}}}}}),
+    ("get", "/console/", "the web console's page (public; its data calls need a credential)", None,
+     _returns({"type": "string"}, "text/html") | {"304": {"description": "not modified (If-None-Match)"}}),
+    ("get", "/console/{name}", "a file of the web console (public)", None,
+     _returns({"type": "string"}, "text/javascript", "text/css", "image/svg+xml")
+     | {"304": {"description": "not modified (If-None-Match)"}}),
     ("post", "/peer/handover", "node-to-node: the finished history of a member that leaves (NDJSON)",
      {"required": True, "description": "NDJSON (application/x-ndjson): a header line, then one line per job",
       "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
      _returns({"type": "object"}, _JSON)
      | {"503": {"description": "this node is leaving too", "content": _content(_ref("ErrorDto"), *_OBJ)}}),
+    ("get", "/peer/status", "node-to-node: this node's status (for GET /ws/cluster/nodes)", None,
+     _returns(_ref("NodeStatus"), _JSON)),
 ]  # fmt: skip
-PUBLIC_PATHS = frozenset({"/ws/simple/localnode/health"})
-PEER_PATHS = frozenset({"/peer/handover"})
+PUBLIC_PATHS = frozenset({"/ws/simple/localnode/health", "/console", "/console/", "/console/{name}"})
+PEER_PATHS = frozenset({"/peer/handover", "/peer/status"})
 """Called by the other nodes of the cluster only, with a peer signature instead of a user's credential."""
 _PEER_ERRORS = {
     "401": {"description": "not signed by a node of the cluster (X-Jqm-Peer-Signature)", "content": _ERROR_DTO}

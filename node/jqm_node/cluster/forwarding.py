@@ -150,6 +150,10 @@ class Forwarder:
             ) as upstream:
                 headers = end_to_end_headers(upstream.headers)
                 length = upstream.content_length
+                if request.method == "HEAD":  # no body, and the length the owner's GET would send
+                    if length is not None:
+                        headers["Content-Length"] = str(length)
+                    return web.Response(status=upstream.status, reason=upstream.reason, headers=headers)
                 if length is not None and length <= _BUFFERED_BYTES:  # most answers: one write, no chunking
                     answer = await upstream.read()
                     return web.Response(status=upstream.status, reason=upstream.reason, body=answer, headers=headers)

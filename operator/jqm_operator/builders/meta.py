@@ -20,10 +20,12 @@ class Owner:
 
 @dataclass(frozen=True, kw_only=True)
 class OperatorIdentity:
-    """How the operator's own pods are selected, for the NetworkPolicy rule on the management port."""
+    """How the operator's own pods are selected, for the NetworkPolicy rule on the management port, and
+    who else the operator's installation admits there (``management_from``: a metrics scraper)."""
 
     namespace: str
     pod_labels: Mapping[str, str] = field(default_factory=dict)
+    management_from: tuple[Mapping[str, Any], ...] = ()
 
 
 def child_names(name: str) -> dict[str, str]:

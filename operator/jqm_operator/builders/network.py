@@ -66,7 +66,8 @@ def build_network_policy(
 
     Client port: from ``clientFrom`` (anyone when empty: clients and ingress controllers come through
     the Service) and always from the cluster's own nodes (forwarding, fan-out, handover). Management
-    port: from the operator's pods and ``managementFrom``; nobody else. Probes come from the kubelet,
+    port: from the operator's pods, ``managementFrom`` and the peers the operator's installation admits
+    (its chart's ``networkPolicy.managementFrom``: a metrics scraper); nobody else. Probes come from the kubelet,
     which NetworkPolicy implementations let through.
     """
     policy = spec.network_policy
@@ -83,6 +84,7 @@ def build_network_policy(
             "podSelector": {"matchLabels": dict(operator.pod_labels)},
         }
         management_from.insert(0, operator_pods)
+        management_from += [dict(peer) for peer in operator.management_from]
     rules = [client]
     if management_from:
         rules.append({"from": management_from, "ports": _port(c.MANAGEMENT_PORT)})

@@ -14,7 +14,7 @@ import kopf
 
 from jqm_operator.decisions import restart as r
 from jqm_operator.handlers.common import RESOURCE, owner_of, post
-from jqm_operator.handlers.lifecycle import CONFIG
+from jqm_operator.handlers.lifecycle import CONFIG, METRICS
 from jqm_operator.model import parse_spec
 from jqm_operator.nodetimer import run_cycle
 from jqm_operator.ports import ApiRefused
@@ -23,17 +23,20 @@ from jqm_operator.ports import ApiRefused
 @kopf.timer(*RESOURCE, interval=CONFIG.idlimit_seconds, retries=5, backoff=10)
 def jqmcluster_idlimit(*, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, logger: Any, **_: Any) -> None:
     """Observe the nodes, take the steps due now, record them."""
-    try:
-        cycle = run_cycle(
-            api=memo.cluster_api,
-            nodes=memo.node_api,
-            owner=owner_of(body),
-            spec=parse_spec(body.get("spec")),
-            now=datetime.now(UTC),
-        )
-    except ApiRefused as e:
-        raise kopf.TemporaryError(f"node check failed: {e}", delay=10) from e
-    post(body=body, notes=cycle.notes, logger=logger)
+    owner = owner_of(body)
+    with METRICS.node_check(namespace=owner.namespace, cluster=owner.name):
+        try:
+            cycle = run_cycle(
+                api=memo.cluster_api,
+                nodes=memo.node_api,
+                owner=owner,
+                spec=parse_spec(body.get("spec")),
+                now=datetime.now(UTC),
+            )
+        except ApiRefused as e:
+            raise kopf.TemporaryError(f"node check failed: {e}", delay=10) from e
+    METRICS.record_check(namespace=owner.namespace, cluster=owner.name, check=cycle.check)
+    post(body=body, notes=cycle.notes, logger=logger, metrics=METRICS)
     if cycle.decision.action == r.BLOCKED:
         logger.info(cycle.decision.message)
     patch.status.update(cycle.status)

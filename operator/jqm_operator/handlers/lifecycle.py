@@ -21,9 +21,13 @@ import kopf
 from jqm_operator import constants as c
 from jqm_operator.config import OperatorConfig
 from jqm_operator.kube import KubeClusterApi, load_credentials
+from jqm_operator.metrics import OperatorMetrics
+from jqm_operator.metricsserver import serve_metrics
 from jqm_operator.nodeapi import node_api
 
 CONFIG = OperatorConfig.from_env(os.environ)
+METRICS = OperatorMetrics(stale_after=max(60.0, 4 * CONFIG.idlimit_seconds))
+"""What this operator process did and saw; served at /metrics (:mod:`jqm_operator.metricsserver`)."""
 
 
 def apply_settings(*, settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
@@ -62,3 +66,25 @@ def operator_startup(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger
 def operator_probe(*, memo: kopf.Memo, **_: Any) -> bool:
     """Liveness detail: the API clients exist (kopf answers the probe only while its loop runs)."""
     return hasattr(memo, "cluster_api")
+
+
+@kopf.on.startup()
+async def operator_metrics_start(*, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Serves /metrics on its own port (``JQM_OPERATOR_METRICS_LISTEN``), unless that is empty."""
+    address = CONFIG.metrics_address
+    if address is None:
+        logger.info("operator metrics not served (JQM_OPERATOR_METRICS_LISTEN is empty)")
+        return
+    try:
+        memo.metrics_runner = await serve_metrics(METRICS, host=address[0], port=address[1])
+    except OSError as e:  # the port is taken: the operator still does its work, without metrics
+        logger.error(f"operator metrics not served: cannot listen on {address[0]}:{address[1]}: {e}")
+        return
+    logger.info(f"operator metrics at http://{address[0]}:{address[1]}/metrics")
+
+
+@kopf.on.cleanup()
+async def operator_metrics_stop(*, memo: kopf.Memo, **_: Any) -> None:
+    runner = getattr(memo, "metrics_runner", None)
+    if runner is not None:
+        await runner.cleanup()
