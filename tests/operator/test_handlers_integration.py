@@ -411,7 +411,9 @@ def test_the_auth_secret_is_made_once_and_never_shown(api: client.ApiClient, nam
             lambda: (get_cluster(api, namespace, "demo").get("status") or {}).get("observedGeneration"), what="status"
         )
         ledger = client.CoreV1Api(api).read_namespaced_config_map("demo-id-ledger", namespace)
-        ledger.data = {"10.244.0.5": '{"next":1001}'}  # what a node writes, with its own field manager
+        # What a node writes, with its own field manager; an address no pod of the cluster has (the real
+        # node pods write their own entries meanwhile).
+        ledger.data = {**(ledger.data or {}), "192.0.2.5": '{"next":1001}'}
         client.CoreV1Api(api).replace_namespaced_config_map(
             "demo-id-ledger", namespace, ledger, field_manager="jqm-node"
         )
@@ -421,7 +423,7 @@ def test_the_auth_secret_is_made_once_and_never_shown(api: client.ApiClient, nam
     assert runner.exception is None, runner.output
     assert secret_values(api, namespace, "demo-auth") == values
     assert client.CoreV1Api(api).read_namespaced_secret("demo-auth", namespace).metadata.uid == secret.metadata.uid
-    assert core.read_namespaced_config_map("demo-id-ledger", namespace).data == {"10.244.0.5": '{"next":1001}'}
+    assert core.read_namespaced_config_map("demo-id-ledger", namespace).data["192.0.2.5"] == '{"next":1001}'
     users = yaml.safe_load(values["users.yaml"])["users"]
     assert users[0]["name"] == "admin" and verifies(values["admin-password"], users[0]["passwordHash"])
     other = secret_values(api, namespace, "other-auth")
