@@ -166,12 +166,22 @@ class ClusterFactory:
         self.scopes: list[Any] = []
 
     def __call__(
-        self, *, replicas: int = 3, name: str = "jqm", namespace: str | None = None, wait: bool = True, **spec: Any
+        self,
+        *,
+        replicas: int = 3,
+        name: str = "jqm",
+        namespace: str | None = None,
+        wait: bool = True,
+        prepare: Callable[[str], object] | None = None,
+        **spec: Any,
     ) -> tuple[str, str]:
+        """``prepare(namespace)`` runs before the JqmCluster is created (e.g. to create a Secret it names)."""
         if namespace is None:
             scope = make_namespace(self.kube, f"e2e-{self.label}-{next(_namespaces)}-{uuid.uuid4().hex[:5]}")
             namespace = scope.__enter__()
             self.scopes.append(scope)
+        if prepare is not None:
+            prepare(namespace)
         self.kube.create_cluster(namespace, cluster_body(name, self.image, replicas=replicas, **spec))
         if wait:
             self.kube.wait_available(namespace, name, replicas=replicas)

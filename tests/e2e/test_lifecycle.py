@@ -104,3 +104,20 @@ def test_operator_killed_mid_reconcile_converges(kube: Kube, make_cluster: MakeC
     kube.wait_balanced_to_ready_pods(ns, name)
     lb, admin = kube.service_url(ns, name), kube.admin(ns, name)
     assert http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "Sleep"}, auth=admin).status == 400  # removed
+
+
+def test_crash_looping_nodes_make_the_cluster_degraded(kube: Kube, make_cluster: MakeCluster) -> None:
+    """A spec that passes validation but that the node refuses at start (a command ending in ``;``,
+    after which appended parameter values would run): Degraded=True, NodesCrashLooping, with the
+    node's last message, never AsExpected."""
+    refused = {"name": "Trailing", "pathType": "DEFAULTSHELLCOMMAND", "path": "echo started;"}
+    ns, name = make_cluster(replicas=1, wait=False, jobDefinitions=[DEMO_ECHO, refused])
+
+    def degraded() -> dict | None:
+        condition = kube.condition(ns, name, "Degraded") or {}
+        return condition if condition.get("reason") == "NodesCrashLooping" else None
+
+    condition = wait_for("Degraded=True, NodesCrashLooping", degraded, timeout=180, every=1)
+    assert condition["status"] == "True"
+    assert "Trailing" in condition["message"] and "ends with ';'" in condition["message"], condition["message"]
+    assert (kube.condition(ns, name, "Available") or {}).get("status") == "False"
