@@ -147,8 +147,8 @@ class SteadyLoad:
         deadline = time.monotonic() + FOLLOW_SECONDS
         while time.monotonic() < deadline:
             answer = self._call("status", "GET", f"/ws/simple/status?id={job.job_id}")
-            if answer is not None and answer.status == 200 and answer.text in FINAL_STATES:
-                return
+            if answer is not None and (answer.status == 410 or (answer.status == 200 and answer.text in FINAL_STATES)):
+                return  # final, or gone for good (retention): nothing more to follow
             time.sleep(POLL_SECONDS)
 
     def _call(self, what: str, method: str, path: str, **kwargs: Any) -> Http | None:

@@ -22,6 +22,7 @@ REPLICAS = 3
 WARM_UP_JOBS = 30  # enqueued before the scenario starts, so that the nodes hold jobs
 AFTER_JOBS = 30  # enqueued after it, so that the cluster is seen taking work again
 MINIMUM_JOBS = WARM_UP_JOBS + AFTER_JOBS
+RETAINED = 5
 KILL_NODE_PROCESS = (
     "import os, signal\n"
     "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
@@ -115,8 +116,10 @@ def test_scale_down_drains_the_nodes_that_go(kube: Kube, make_cluster: MakeClust
 
 
 def test_job_definition_change_rolls_every_pod_without_loss(kube: Kube, make_cluster: MakeCluster) -> None:
-    """A changed job definition rolls every pod; each old one drains and hands its history over."""
-    ns, name = make_cluster(replicas=REPLICAS, **LOADED_SPEC)
+    """A changed job definition rolls every pod; each old one drains and hands its history over. A
+    custodian keeps only the last ``RETAINED`` jobs it took over (``spec.history.maxJobs``): the IDs of
+    the others answer the documented 410 "expired", never another job."""
+    ns, name = make_cluster(replicas=REPLICAS, history={"maxJobs": RETAINED}, **LOADED_SPEC)
     before = {pod.metadata.name for pod in kube.pods(ns, name)}
     load = start_load(kube, ns, name)
     try:
@@ -131,4 +134,5 @@ def test_job_definition_change_rolls_every_pod_without_loss(kube: Kube, make_clu
         load.wait_for_jobs(len(load.accepted) + AFTER_JOBS)
     finally:
         load.stop()
-    assert_nothing_lost(load, "job definition change (rollout)", at_least=MINIMUM_JOBS)
+    result = assert_nothing_lost(load, "job definition change (rollout)", at_least=MINIMUM_JOBS)
+    assert result.expired > 0, "retention expired the oldest handed-over jobs"
