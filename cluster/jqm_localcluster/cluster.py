@@ -74,6 +74,7 @@ def write_configs(state: layout.StateDir) -> set[str]:
         "kubelet": ("kubelet.yaml", yaml.safe_dump(node.kubelet_config(state))),
         "kube-proxy": ("kube-proxy.yaml", yaml.safe_dump(node.kube_proxy_config(state))),
     }
+    podnet.install_plugins(state)
     podnet.write_conflist(state)
     return {name for name, (file, text) in files.items() if layout.write_if_changed(state.config / file, text)}
 

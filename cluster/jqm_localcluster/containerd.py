@@ -1,9 +1,10 @@
 """containerd for the local cluster: its configuration, image imports, and removing every pod sandbox.
 
 containerd (Debian's package, with runc) runs with a configuration of its own: socket and runtime
-state under /run/jqm-localcluster, images and snapshots in the state directory, the CNI plugins from
-/usr/lib/cni, and no system-wide file touched (the ``opt`` plugin, which creates /opt/containerd, is
-off). Nothing is pulled: images are imported from the archives ``make images`` made.
+state under /run/jqm-localcluster, images and snapshots in the state directory, the CNI plugins of
+/usr/lib/cni and the project's own (``podnet.install_plugins``), and no system-wide file touched
+(the ``opt`` plugin, which creates /opt/containerd, is off). Nothing is pulled: images are imported
+from the archives ``make images`` made.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from jqm_localcluster import layout, procs
 
 NAMESPACE = "k8s.io"  # the namespace the CRI plugin (and so the kubelet) sees
-CNI_BIN_DIR = "/usr/lib/cni"
 RUNC = "/usr/sbin/runc"
 
 
@@ -67,7 +67,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   SystemdCgroup = false
 
 [{cri}.cni]
-  bin_dir = "{CNI_BIN_DIR}"
+  bin_dir = "{state.cni_bin}"
   conf_dir = "{state.cni_conf}"
   max_conf_num = 1
 """

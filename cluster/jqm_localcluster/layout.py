@@ -172,6 +172,11 @@ class StateDir:
         return self.root / "cni" / "net.d"
 
     @property
+    def cni_bin(self) -> Path:
+        """The CNI plugins containerd runs: Debian's (links to /usr/lib/cni) and the project's own."""
+        return self.root / "cni" / "bin"
+
+    @property
     def ipam_data(self) -> Path:
         """host-local IPAM's allocations (one file per pod address)."""
         return self.root / "cni" / "ipam"
@@ -194,5 +199,5 @@ class StateDir:
         return self.admin_kubeconfig if user == "admin" else self.root / f"{user}.kubeconfig"
 
     def ensure(self) -> None:
-        for d in (self.root, self.pki, self.logs, self.run, self.config, self.cni_conf):
+        for d in (self.root, self.pki, self.logs, self.run, self.config, self.cni_conf, self.cni_bin):
             d.mkdir(parents=True, exist_ok=True)

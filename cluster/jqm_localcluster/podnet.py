@@ -4,7 +4,8 @@ process-kubelet generation of this cluster: bridge jqmbr0, network namespaces jq
 
 Pods get an address of ``POD_CIDR`` from ``layout.pod_ip_range()`` and routes to the pod network and
 the Service range only: no default route, so a pod reaches the node, other pods and Services, and
-nothing outside the machine.
+nothing outside the machine. Their MAC address is derived from their address (:mod:`.cni_mac`), so an
+address handed out again is reachable at once.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import ipaddress
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from jqm_localcluster import layout, mounts
+from jqm_localcluster import cni_mac, layout, mounts
 
 PREFIX_LEN = ipaddress.ip_network(layout.POD_CIDR).prefixlen
 NETNS_DIR = Path("/run/netns")
 ETC_NETNS = Path("/etc/netns")
 CNI_CACHE = Path("/var/lib/cni")
 CONFLIST = "10-jqm-local.conflist"
+SYSTEM_CNI_BIN = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -68,9 +71,26 @@ def conflist(ipam_dir: Path, ip_range: tuple[str, str]) -> dict[str, Any]:
                     ],
                     "routes": [{"dst": layout.SERVICE_CIDR}],
                 },
-            }
+            },
+            {"type": cni_mac.NAME},
         ],
     }
+
+
+def install_plugins(state: layout.StateDir) -> None:
+    """The CNI bin directory containerd uses: a link to each of Debian's plugins, and ours, run by the
+    system's Python 3 (it needs the standard library only)."""
+    state.cni_bin.mkdir(parents=True, exist_ok=True)
+    for plugin in SYSTEM_CNI_BIN.iterdir():
+        link = state.cni_bin / plugin.name
+        if not link.is_symlink() or link.readlink() != plugin:
+            link.unlink(missing_ok=True)
+            link.symlink_to(plugin)
+    python = shutil.which("python3") or sys.executable
+    source = Path(cni_mac.__file__).read_text()
+    target = state.cni_bin / cni_mac.NAME
+    layout.write_if_changed(target, f"#!{Path(python).resolve()}\n{source}")
+    target.chmod(0o755)
 
 
 def write_conflist(state: layout.StateDir) -> Path:

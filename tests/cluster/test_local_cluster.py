@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from jqm_localcluster import controlplane, layout, podnet
+from jqm_localcluster import cni_mac, controlplane, layout, podnet
 
 pytestmark = pytest.mark.integration
 
@@ -301,7 +301,8 @@ def test_a_narrow_pod_ip_range_makes_addresses_come_back(
     core: client.CoreV1Api, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``JQM_POD_IP_RANGE`` (applied by ``up``, here by the same call) narrows host-local's range:
-    with two addresses, the third pod started one after the other gets the first one's again."""
+    with two addresses, the third pod started one after the other gets the first one's again, with the
+    same MAC address (derived from the IP), so the other pods' neighbour entries stay right."""
     used = {p.status.pod_ip for p in core.list_pod_for_all_namespaces().items if p.status.pod_ip}
     free = [f"10.244.0.{n}" for n in range(2, 254) if f"10.244.0.{n}" not in used and f"10.244.0.{n + 1}" not in used]
     first = free[-1]
@@ -312,9 +313,12 @@ def test_a_narrow_pod_ip_range_makes_addresses_come_back(
     try:
         addresses = []
         for n in range(3):
-            core.create_namespaced_pod(namespace, python_pod(f"p{n}", "exit 0", restartPolicy="Never"))
+            pod = python_pod(f"p{n}", "cat /sys/class/net/eth0/address", restartPolicy="Never")
+            core.create_namespaced_pod(namespace, pod)
             done = wait_for(f"pod p{n} done", lambda n=n: pod_phase(core, namespace, f"p{n}", "Succeeded"))
             addresses.append(done.status.pod_ip)
+            mac = core.read_namespaced_pod_log(f"p{n}", namespace).strip()
+            assert mac == cni_mac.mac_from_ip(done.status.pod_ip), (mac, done.status.pod_ip)
             core.delete_namespaced_pod(f"p{n}", namespace, grace_period_seconds=0)
             wait_for(
                 f"pod p{n} gone",

@@ -10,6 +10,7 @@ session started it, and `--cluster=kind` creates a kind cluster (Docker) and loa
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,9 @@ import pytest
 
 from jqm_localcluster import cluster, layout
 from tests.e2e import kind
-from tests.e2e.kube import Kube, namespace
+from tests.e2e.kube import RESTRICTED, Kube
+from tests.e2e.kube import namespace as make_namespace
+from tests.e2e.load import FIGURES
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASE, OPERATOR_NAMESPACE = "jqm-operator", "jqm-system"
@@ -37,6 +40,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures of the load scenarios (tests/e2e/load.py), whatever their outcome."""
+    if not FIGURES:
+        return
+    terminalreporter.section("jobs under load: lost, duplicates, client errors")
+    for figures in FIGURES:
+        terminalreporter.write_line(json.dumps(figures))
 
 
 @pytest.fixture(scope="session")
@@ -70,12 +82,24 @@ def _tool(name: str) -> str:
     return str(cached) if cached.exists() else (shutil.which(name) or name)
 
 
+def _restricted_namespace(kubeconfig: Path, name: str) -> None:
+    """The operator's namespace, with Pod Security "restricted" enforced: its pods must pass it too."""
+    kubectl = [_tool("kubectl"), "--kubeconfig", str(kubeconfig)]
+    labels = [f"{key}={value}" for key, value in RESTRICTED.items()]
+    exists = subprocess.run([*kubectl, "get", "namespace", name], capture_output=True, timeout=60, check=False)
+    if exists.returncode != 0:
+        subprocess.run([*kubectl, "create", "namespace", name], check=True, capture_output=True, timeout=60)
+    subprocess.run([*kubectl, "label", "--overwrite", "namespace", name, *labels], check=True,
+                   capture_output=True, timeout=60)  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def kube(kubeconfig: Path, cluster_mode: str) -> Iterator[Kube]:
     """The cluster, with the operator chart installed from this checkout."""
     values = [arg for value in CHART_VALUES for arg in ("--set", value)]
     # The operator image `make images` built (and loaded into kind, on the kind path).
     repository, tag = layout.OPERATOR_IMAGE.split(":")
+    _restricted_namespace(kubeconfig, OPERATOR_NAMESPACE)
     values += [
         "--set",
         f"image.repository={repository}",
@@ -131,23 +155,55 @@ def cluster_body(name: str, image: str, *, replicas: int, **spec: Any) -> dict[s
 MakeCluster = Callable[..., tuple[str, str]]
 
 
+class ClusterFactory:
+    """``factory(replicas=3, **spec)`` creates a JqmCluster in a fresh namespace (or in ``namespace=``, one
+    it made before), waits until it is Available and its load balancer answers from ready pods (unless
+    ``wait=False``), and returns ``(namespace, name)``; :meth:`close` deletes the namespaces it made."""
+
+    def __init__(self, kube: Kube, image: str, label: str) -> None:
+        self.kube, self.image = kube, image
+        self.label = re.sub(r"[^a-z0-9-]+", "-", label.lower())[:30].strip("-")
+        self.scopes: list[Any] = []
+
+    def __call__(
+        self,
+        *,
+        replicas: int = 3,
+        name: str = "jqm",
+        namespace: str | None = None,
+        wait: bool = True,
+        prepare: Callable[[str], object] | None = None,
+        **spec: Any,
+    ) -> tuple[str, str]:
+        """``prepare(namespace)`` runs before the JqmCluster is created (e.g. to create a Secret it names)."""
+        if namespace is None:
+            scope = make_namespace(self.kube, f"e2e-{self.label}-{next(_namespaces)}-{uuid.uuid4().hex[:5]}")
+            namespace = scope.__enter__()
+            self.scopes.append(scope)
+        if prepare is not None:
+            prepare(namespace)
+        self.kube.create_cluster(namespace, cluster_body(name, self.image, replicas=replicas, **spec))
+        if wait:
+            self.kube.wait_available(namespace, name, replicas=replicas)
+            self.kube.wait_balanced_to_ready_pods(namespace, name)  # the new Service reaches kube-proxy later
+        return namespace, name
+
+    def close(self) -> None:
+        for scope in self.scopes:
+            scope.__exit__(None, None, None)
+
+
 @pytest.fixture
 def make_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) -> Iterator[MakeCluster]:
-    """``make_cluster(replicas=3, **spec)`` creates a JqmCluster in a fresh namespace, waits until it is
-    Available and its load balancer answers from ready pods, and returns ``(namespace, name)``; the
-    namespace goes away after the test."""
-    scopes: list[Any] = []
+    """A :class:`ClusterFactory` whose namespaces go away after the test."""
+    factory = ClusterFactory(kube, node_image, request.node.name)
+    yield factory
+    factory.close()
 
-    def make(*, replicas: int = 3, name: str = "jqm", **spec: Any) -> tuple[str, str]:
-        label = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:30].strip("-")
-        scope = namespace(kube, f"e2e-{label}-{next(_namespaces)}-{uuid.uuid4().hex[:5]}")
-        ns = scope.__enter__()
-        scopes.append(scope)
-        kube.create_cluster(ns, cluster_body(name, node_image, replicas=replicas, **spec))
-        kube.wait_available(ns, name, replicas=replicas)
-        kube.wait_balanced_to_ready_pods(ns, name)  # the new Service reaches kube-proxy a moment later
-        return ns, name
 
-    yield make
-    for scope in scopes:
-        scope.__exit__(None, None, None)
+@pytest.fixture(scope="module")
+def make_module_cluster(kube: Kube, node_image: str, request: pytest.FixtureRequest) -> Iterator[MakeCluster]:
+    """A :class:`ClusterFactory` whose namespaces go away after the module: clusters its tests share."""
+    factory = ClusterFactory(kube, node_image, Path(str(request.node.path)).stem)
+    yield factory
+    factory.close()

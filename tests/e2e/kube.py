@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import subprocess
@@ -17,9 +18,12 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 
 GROUP, VERSION, PLURAL = "jqm.enioka-community.io", "v1alpha1", "jqmclusters"
-NODE_PORT = 1789
+NODE_PORT, MANAGEMENT_PORT = 1789, 1790
 INGRESS_NAMESPACE, INGRESS_SERVICE = "jqm-ingress", "traefik"
+ADMIN_USER, ADMIN_PASSWORD_KEY = "admin", "admin-password"  # in the operator's <cluster>-auth Secret
+RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}  # every e2e namespace: pods must pass it
 T = TypeVar("T")
+Auth = tuple[str, str]
 
 
 def wait_for(what: str, probe: Callable[[], T | None], *, timeout: float = 120.0, every: float = 0.5) -> T:
@@ -50,8 +54,15 @@ class Http:
         return json.loads(self.body)
 
 
+def basic(auth: Auth) -> str:
+    """The ``Authorization`` value of HTTP Basic, as ``curl -u user:password`` sends it."""
+    return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+
+
 def http(method: str, url: str, *, form: dict[str, str] | None = None, data: bytes | None = None,
-         headers: dict[str, str] | None = None, timeout: float = 30) -> Http:  # fmt: skip
+         headers: dict[str, str] | None = None, auth: Auth | None = None, timeout: float = 30) -> Http:  # fmt: skip
+    if auth is not None:
+        headers = {"Authorization": basic(auth), **(headers or {})}
     if form is not None:
         data = urllib.parse.urlencode(form).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
@@ -95,6 +106,21 @@ class Kube:
 
     def patch_cluster(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         return self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, patch)
+
+    def admin(self, namespace: str, name: str) -> Auth:
+        """The administrator's credential of a JqmCluster, from the ``<name>-auth`` Secret its operator made."""
+
+        def password() -> str | None:
+            try:
+                secret = self.core.read_namespaced_secret(f"{name}-auth", namespace)
+            except client.ApiException as e:
+                if e.status == 404:
+                    return None
+                raise
+            value = (secret.data or {}).get(ADMIN_PASSWORD_KEY)
+            return base64.b64decode(value).decode() if value else None
+
+        return ADMIN_USER, wait_for(f"Secret {namespace}/{name}-auth", password, timeout=60)
 
     def condition(self, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
         status = self.get_cluster(namespace, name).get("status") or {}
@@ -172,19 +198,27 @@ class Kube:
         """Where the cluster's ingress controller (Traefik, from cluster/addons) answers on port 80."""
         return self.service_url(INGRESS_NAMESPACE, INGRESS_SERVICE)
 
-    def pod_url(self, pod: client.V1Pod) -> str:
+    def pod_url(self, pod: client.V1Pod, port: int = NODE_PORT) -> str:
         """A URL that reaches one node pod directly (its IP locally, a port-forward on kind)."""
         if self.mode != "kind":
-            return f"http://{pod.status.pod_ip}:{NODE_PORT}"
+            return f"http://{pod.status.pod_ip}:{port}"
         forward = subprocess.Popen(
             [self.kubectl_binary, "--kubeconfig", str(self.kubeconfig), "port-forward", "-n",
-             pod.metadata.namespace, f"pod/{pod.metadata.name}", f":{NODE_PORT}"],
+             pod.metadata.namespace, f"pod/{pod.metadata.name}", f":{port}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         self._forwards.append(forward)
         assert forward.stdout is not None
         line = forward.stdout.readline().decode()  # "Forwarding from 127.0.0.1:PORT -> 1789"
         return f"http://{line.split()[2].split('->')[0].strip()}"
+
+    def node_status(self, pod: client.V1Pod) -> dict[str, Any] | None:
+        """``GET /node/status`` on the pod's management port (never behind a Service); None if it does not answer."""
+        try:
+            answer = http("GET", f"{self.pod_url(pod, MANAGEMENT_PORT)}/node/status", timeout=5)
+        except OSError:
+            return None
+        return answer.json() if answer.status == 200 else None
 
     def close(self) -> None:
         for forward in self._forwards:
@@ -196,8 +230,9 @@ class Kube:
 
 @contextlib.contextmanager
 def namespace(kube: Kube, name: str) -> Iterator[str]:
-    """A namespace for one scenario, deleted (with everything in it) afterwards."""
-    kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    """A namespace for one scenario, deleted (with everything in it) afterwards. Pod Security Admission
+    enforces "restricted" in it, so every scenario proves its pods pass that profile."""
+    kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=RESTRICTED)))
     try:
         yield name
     finally:

@@ -71,10 +71,13 @@ def test_memory_limit_is_enforced(kube: Kube, node_image: str) -> None:
             "metadata": {"name": "hog"},
             "spec": {
                 "restartPolicy": "Never",
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},  # the namespace is restricted
                 "containers": [{
                     "name": "hog", "image": node_image, "imagePullPolicy": "IfNotPresent",
                     "command": ["python", "-c", HOG],
                     "resources": {"limits": {"memory": "64Mi"}},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                 }],
             },
         }  # fmt: skip
@@ -93,10 +96,10 @@ def test_seed_check_through_the_ingress(kube: Kube, make_cluster: MakeCluster) -
     """`curl http://<ingress address>/ws/simple/localnode/health` answers from every replica. The
     Ingress has a host of its own, so other clusters' Ingresses (`make up`'s demo) cannot take its traffic."""
     host = f"jqm-{uuid.uuid4().hex[:8]}.e2e.test"
-    ns, name = make_cluster(replicas=4, ingress={"enabled": True, "host": host})
+    ns, name = make_cluster(replicas=4, ingress={"enabled": True, "className": "traefik", "host": host})
     pod_ips = {pod.status.pod_ip for pod in kube.ready_pods(ns, name)}
     ingress = kube.networking.read_namespaced_ingress(name, ns)
-    assert ingress.spec.ingress_class_name == "traefik"  # the cluster's default IngressClass
+    assert ingress.spec.ingress_class_name == "traefik"
     url = f"{kube.ingress_url()}/ws/simple/localnode/health"
     seen: set[str] = set()
 

@@ -28,7 +28,7 @@ def test_kubectl_scale_up_and_down(kube: Kube, make_cluster: MakeCluster) -> Non
 def test_spec_change_rolls_out(kube: Kube, make_cluster: MakeCluster) -> None:
     ns, name = make_cluster(replicas=2)
     before = {pod.metadata.name for pod in kube.pods(ns, name)}
-    changed = {**DEMO_ECHO, "path": 'echo "version two:" "$@"'}
+    changed = {**DEMO_ECHO, "path": 'echo "version two:"'}  # the values follow as arguments
     kube.patch_cluster(ns, name, {"spec": {"jobDefinitions": [changed, SLEEP]}})
 
     def rolled() -> bool:
@@ -38,14 +38,14 @@ def test_spec_change_rolls_out(kube: Kube, make_cluster: MakeCluster) -> None:
     wait_for("every pod replaced after the job definition changed", rolled, timeout=180)
     kube.wait_available(ns, name, replicas=2)
     kube.wait_balanced_to_ready_pods(ns, name)
-    lb = kube.service_url(ns, name)
-    job_id = int(http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"}).text)
-    wait_for("the job", lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}").text == "ENDED")
-    assert http("GET", f"{lb}/ws/simple/stdout?id={job_id}").text == "version two: default-value\n"
+    lb, admin = kube.service_url(ns, name), kube.admin(ns, name)
+    job_id = int(http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"}, auth=admin).text)
+    wait_for("the job", lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}", auth=admin).text == "ENDED")
+    assert http("GET", f"{lb}/ws/simple/stdout?id={job_id}", auth=admin).text == "version two: default-value\n"
 
 
 def test_deleting_the_cluster_removes_every_child(kube: Kube, make_cluster: MakeCluster) -> None:
-    ns, name = make_cluster(replicas=2, ingress={"enabled": True, "host": "jqm.example.test"})
+    ns, name = make_cluster(replicas=2, ingress={"enabled": True, "className": "traefik", "host": "jqm.example.test"})
     assert kube.networking.read_namespaced_ingress(name, ns)
     assert kube.policy.read_namespaced_pod_disruption_budget(name, ns)
     kube.kubectl("delete", "jqmcluster", name, "-n", ns, "--wait=true", "--timeout=120s")
@@ -72,7 +72,7 @@ INVALID = [
     ({"idLimit": {"restartThreshold": 0}}, "spec.idLimit.restartThreshold"),
     ({"service": {"type": "Mystery"}}, "spec.service.type"),
     ({"queues": [{"name": "a", "default": True}, {"name": "b", "default": True}]}, "at most one queue"),
-    ({"ingress": {"enabled": True, "tlsSecretName": "t"}}, "TLS needs a host"),
+    ({"ingress": {"enabled": True, "className": "traefik", "tlsSecretName": "t"}}, "TLS needs a host"),
     ({"pod": {"env": [{"name": "JQM_NODE_IP", "value": "1.2.3.4"}]}}, "set by the operator"),
 ]
 
@@ -102,5 +102,22 @@ def test_operator_killed_mid_reconcile_converges(kube: Kube, make_cluster: MakeC
     cluster = kube.wait_available(ns, name, replicas=3, timeout=240)
     assert cluster["status"]["observedGeneration"] == cluster["metadata"]["generation"]
     kube.wait_balanced_to_ready_pods(ns, name)
-    lb = kube.service_url(ns, name)
-    assert http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "Sleep"}).status == 400  # removed
+    lb, admin = kube.service_url(ns, name), kube.admin(ns, name)
+    assert http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "Sleep"}, auth=admin).status == 400  # removed
+
+
+def test_crash_looping_nodes_make_the_cluster_degraded(kube: Kube, make_cluster: MakeCluster) -> None:
+    """A spec that passes validation but that the node refuses at start (a command ending in ``;``,
+    after which appended parameter values would run): Degraded=True, NodesCrashLooping, with the
+    node's last message, never AsExpected."""
+    refused = {"name": "Trailing", "pathType": "DEFAULTSHELLCOMMAND", "path": "echo started;"}
+    ns, name = make_cluster(replicas=1, wait=False, jobDefinitions=[DEMO_ECHO, refused])
+
+    def degraded() -> dict | None:
+        condition = kube.condition(ns, name, "Degraded") or {}
+        return condition if condition.get("reason") == "NodesCrashLooping" else None
+
+    condition = wait_for("Degraded=True, NodesCrashLooping", degraded, timeout=180, every=1)
+    assert condition["status"] == "True"
+    assert "Trailing" in condition["message"] and "ends with ';'" in condition["message"], condition["message"]
+    assert (kube.condition(ns, name, "Available") or {}).get("status") == "False"

@@ -2,6 +2,7 @@
 
 (1) health calls through the load balancer show every replica's IP; (2) IDs returned by enqueues
 through it decode to those IPs, each replica seen; (3) any job is readable through any replica.
+Health is public; every other call carries the administrator's credential from the cluster's Secret.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeClu
     """On the shipped example (4 nodes, DemoEcho), as `make up` deploys it."""
     spec = {k: v for k, v in EXAMPLE["spec"].items() if k not in ("replicas", "image", "imagePullPolicy")}
     ns, name = make_cluster(replicas=REPLICAS, **spec)
-    lb = kube.service_url(ns, name)
+    lb, admin = kube.service_url(ns, name), kube.admin(ns, name)
     pod_ips = {pod.status.pod_ip for pod in kube.ready_pods(ns, name)}
     assert len(pod_ips) == REPLICAS
 
@@ -41,7 +42,7 @@ def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeClu
     ids: list[int] = []
 
     def enqueues_reach_every_replica() -> bool:
-        answer = http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"})
+        answer = http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"}, auth=admin)
         assert answer.status == 200, answer
         ids.append(int(answer.text))
         return {ip_from_id(i) for i in ids} == pod_ips
@@ -52,28 +53,32 @@ def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeClu
     replicas = [kube.pod_url(pod) for pod in kube.ready_pods(ns, name)]
     for job_id in ids[:6]:
         for url in replicas:
-            answer = http("GET", f"{url}/ws/client/ji/{job_id}", headers={"Accept": "application/json"})
+            answer = http("GET", f"{url}/ws/client/ji/{job_id}", headers={"Accept": "application/json"}, auth=admin)
             assert answer.status == 200, (url, job_id, answer)
             assert answer.json()["id"] == job_id
         for _ in range(3):
-            answer = http("GET", f"{lb}/ws/client/ji/{job_id}", headers={"Accept": "application/json"})
+            answer = http("GET", f"{lb}/ws/client/ji/{job_id}", headers={"Accept": "application/json"}, auth=admin)
             assert answer.status == 200 and answer.json()["id"] == job_id
 
 
 def test_shell_job_stdout_and_kill_through_a_non_owner(kube: Kube, make_cluster: MakeCluster) -> None:
     ns, name = make_cluster(replicas=2)
-    lb = kube.service_url(ns, name)
+    lb, admin = kube.service_url(ns, name), kube.admin(ns, name)
+
+    def state(job_id: int) -> str:
+        return http("GET", f"{lb}/ws/simple/status?id={job_id}", auth=admin).text
+
     form = {"applicationname": "DemoEcho", "parameterNames": "p1", "parameterValues": "hello"}
-    job_id = int(http("POST", f"{lb}/ws/simple/ji", form=form).text)
-    wait_for("DemoEcho to end", lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}").text == "ENDED")
-    stdout = http("GET", f"{lb}/ws/simple/stdout?id={job_id}")
+    job_id = int(http("POST", f"{lb}/ws/simple/ji", form=form, auth=admin).text)
+    wait_for("DemoEcho to end", lambda: state(job_id) == "ENDED")
+    stdout = http("GET", f"{lb}/ws/simple/stdout?id={job_id}", auth=admin)
     assert stdout.status == 200
     assert stdout.text.startswith("DemoEcho on ") and stdout.text.endswith(f"job {job_id}: hello\n")
 
     sleep = {"applicationname": "Sleep", "parameterNames": "s", "parameterValues": "300"}
-    sleeper = int(http("POST", f"{lb}/ws/simple/ji", form=sleep).text)
-    wait_for("Sleep to run", lambda: http("GET", f"{lb}/ws/simple/status?id={sleeper}").text == "RUNNING")
+    sleeper = int(http("POST", f"{lb}/ws/simple/ji", form=sleep, auth=admin).text)
+    wait_for("Sleep to run", lambda: state(sleeper) == "RUNNING")
     other = next(p for p in kube.ready_pods(ns, name) if p.status.pod_ip != ip_from_id(sleeper))
-    answer = http("POST", f"{kube.pod_url(other)}/ws/client/ji/killed/{sleeper}")
+    answer = http("POST", f"{kube.pod_url(other)}/ws/client/ji/killed/{sleeper}", auth=admin)
     assert answer.status == 204, answer
-    wait_for("the kill", lambda: http("GET", f"{lb}/ws/simple/status?id={sleeper}").text == "KILLED")
+    wait_for("the kill", lambda: state(sleeper) == "KILLED")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from jqm_node.cluster.custody import CustodyDirectory, OwnerResolver
+from jqm_node.cluster.custody import MISS_REFRESH_SECONDS, CustodyDirectory, OwnerResolver
 from jqm_node.cluster.membership import Membership
 from jqm_node.errors import GoneError, UnavailableError
 from jqm_node.ids import id_base
@@ -99,3 +102,32 @@ async def test_without_a_readable_ledger(tmp_path: Path) -> None:
     no_ledger = Resolver(None)
     with pytest.raises(GoneError):
         await no_ledger.resolver.target(id_base(LEFT) + 1)
+
+
+async def test_a_holder_that_handed_the_history_on_is_followed_not_declared_gone(ledger: FileLedger) -> None:
+    """The cached ledger copy names a holder that has since handed the history on and left: the
+    ledger is read again before any 410."""
+    await hand_over(ledger, LEFT, 0, 50, LIVE)
+    r = Resolver(ledger, members=(HOLDER,))  # LIVE is no member any more
+    with pytest.raises(GoneError):
+        await r.resolver.target(id_base(LEFT) + 1)  # the ledger, just read, names LIVE: gone indeed
+    await hand_over(ledger, LEFT, 0, 50, HOLDER)  # LIVE had handed it on to HOLDER before it left
+    r.custody._read_at -= 2 * MISS_REFRESH_SECONDS
+    assert await r.resolver.target(id_base(LEFT) + 1) == HOLDER
+
+
+async def unresolvable(*_: Any, **__: Any) -> Any:
+    raise socket.gaierror(socket.EAI_AGAIN, "temporary failure in name resolution")
+
+
+async def test_no_410_while_the_membership_is_unsure(ledger: FileLedger) -> None:
+    """A node whose DNS does not answer (just started, resolver unreachable) cannot tell a member that
+    left from one it does not see: 503, which a client retries, never the definitive 410."""
+    asyncio.get_running_loop().getaddrinfo = unresolvable  # type: ignore[method-assign]
+    await hand_over(ledger, LEFT, 0, 50, "127.0.0.77")
+    r = Resolver(ledger)
+    r.resolver.membership = Membership(self_ip=SELF, dns_name="peers.test")
+    with pytest.raises(UnavailableError, match=r"cannot tell whether node 127\.0\.0\.9 is still a member: cannot res"):
+        await r.resolver.target(id_base(LEFT) + 70)  # no custody: its owner may be a member
+    with pytest.raises(UnavailableError, match=r"cannot tell whether node 127\.0\.0\.77 is still a member"):
+        await r.resolver.target(id_base(LEFT) + 1)  # its holder may be a member

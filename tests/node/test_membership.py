@@ -113,3 +113,27 @@ async def test_missing_name_means_no_dns_member_and_a_failure_keeps_the_last_ans
     dns.error = socket.gaierror(socket.EAI_NONAME, "no such name")
     clock(DNS_TTL)
     assert not await members.is_member("127.0.0.3")
+
+
+async def test_a_failed_resolution_is_remembered_until_one_answers(
+    dns: FakeDns, clock: Callable[[float], None]
+) -> None:
+    await patched(dns)
+    members = Membership(self_ip="127.0.0.2", dns_name="peers.test")
+    assert members.dns_failure == "not resolved yet"
+    dns.error = socket.gaierror(socket.EAI_AGAIN, "temporary failure")
+    assert not await members.is_member("127.0.0.3")
+    assert members.dns_failure is not None and "cannot resolve peers.test" in members.dns_failure
+    dns.error, dns.delay = None, module.RESOLVE_TIMEOUT + 0.5  # a DNS server that does not answer in time
+    clock(DNS_TTL)
+    assert not await members.is_member("127.0.0.3")
+    assert members.dns_failure == f"resolving peers.test took over {module.RESOLVE_TIMEOUT:g}s"
+    dns.delay = 0.0
+    clock(DNS_TTL)
+    assert await members.is_member("127.0.0.3")
+    assert members.dns_failure is None
+    dns.error = socket.gaierror(socket.EAI_NONAME, "no such name")  # an answer: no endpoint
+    clock(DNS_TTL)
+    assert not await members.is_member("127.0.0.3")
+    assert members.dns_failure is None
+    assert Membership(self_ip="127.0.0.2", static=("127.0.0.3",)).dns_failure is None

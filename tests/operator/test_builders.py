@@ -200,9 +200,14 @@ def test_history_and_limits_become_node_settings() -> None:
 
 def test_termination_grace_covers_a_whole_sigterm_drain() -> None:
     spec = parse_spec({"nodeConfig": {"shutdownGraceSeconds": 30, "killGraceSeconds": 10, "handoverSeconds": 60}})
-    pod = deployment(spec)["spec"]["template"]["spec"]
+    dep = deployment(spec)
+    pod = dep["spec"]["template"]["spec"]
     # drain accept window + shutdown grace + kill grace + handover + linger + slack
     assert pod["terminationGracePeriodSeconds"] == 15 + 30 + 10 + 60 + 5 + 5
+    env = env_of(dep)
+    assert (env["JQM_SHUTDOWN_GRACE"], env["JQM_KILL_GRACE"], env["JQM_HANDOVER_TIMEOUT"]) == ("30", "10", "60")
+    quick = env_of(deployment(parse_spec({"nodeConfig": {"handoverSeconds": 20}})))
+    assert quick["JQM_HANDOVER_TIMEOUT"] == "20", "the node spends no more on its handover than the grace reserves"
 
 
 def test_deployment_is_hardened_and_passes_pod_security_restricted() -> None:

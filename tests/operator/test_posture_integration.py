@@ -253,7 +253,8 @@ def test_the_management_token_reaches_a_node_through_the_api_servers_proxy(
             "containers": [
                 {
                     "name": "node",
-                    "image": "jqm-node:latest",  # the project's node image has python3 (made by make images)
+                    # The node image (it has Python): the local cluster and kind pull nothing, they have it.
+                    "image": "jqm-node:latest",
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["python3", "-c", STAND_IN],
                     "ports": [{"name": "management", "containerPort": 1790}],

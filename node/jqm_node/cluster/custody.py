@@ -11,14 +11,18 @@ that holds its history since its owner left (custody, recorded in the ID ledger)
 5. otherwise 410 at once, with no connection to any address: the owner left and nobody holds the
    history any more (expired, or never handed over).
 
-The ledger is read through a cache (``CACHE_SECONDS``); a miss reads it again at most every
-``MISS_REFRESH_SECONDS``, and a forward that finds its target dead reads it again at once (the owner
-may have just handed its history over and left).
+The ledger is read through a cache (``CACHE_SECONDS``); a miss, or a holder that is no member (it may
+have just handed the history on and left), reads it again at most every ``MISS_REFRESH_SECONDS``, and
+a forward that finds its target dead reads it again at once (the owner may have just handed its
+history over and left). 410 is definitive, so it is never answered while the membership is unsure
+(the last DNS resolution failed, e.g. on a node that has just started): 503 then, and the client
+tries again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -131,6 +135,7 @@ class OwnerResolver:
         except LedgerError as e:
             raise UnavailableError(f"cannot find who holds the history of job {object_id}: {e}") from None
         if holder is None:
+            self._unless_unsure(owner)
             raise GoneError(gone_message(object_id))
         return await self._holder_or_gone(object_id, holder)
 
@@ -148,11 +153,24 @@ class OwnerResolver:
             return holder if self._holds_range_of(object_id) else None
         return holder if await self.membership.is_member(holder) else None
 
-    async def _holder_or_gone(self, object_id: int, holder: str) -> str | None:
+    async def _holder_or_gone(self, object_id: int, holder: str, *, fresh: bool = False) -> str | None:
+        """The holder, if it answers for the ID; else the holder a fresher ledger copy names, or 410."""
         if holder == self.self_ip:
             if self._holds_range_of(object_id):
                 return None  # held here: the record answers, or 410 "expired"
-            raise GoneError(gone_message(object_id))
-        if await self.membership.is_member(holder):
+        elif await self.membership.is_member(holder):
             return holder
+        if not fresh:  # the holder may have handed the history on and left since the cached copy was read
+            with contextlib.suppress(LedgerError):
+                newer = await self.custody.holder(object_id, max_age=MISS_REFRESH_SECONDS)
+                if newer is not None and newer != holder:
+                    return await self._holder_or_gone(object_id, newer, fresh=True)
+        if holder != self.self_ip:
+            self._unless_unsure(holder)
         raise GoneError(gone_message(object_id))
+
+    def _unless_unsure(self, address: str) -> None:
+        """503 instead of a definitive 410 while the membership may be missing ``address``."""
+        failure = self.membership.dns_failure
+        if failure is not None:
+            raise UnavailableError(f"cannot tell whether node {address} is still a member: {failure}")

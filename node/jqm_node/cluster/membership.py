@@ -10,8 +10,9 @@ other's jobs.
 DNS answers are cached for ``DNS_TTL`` seconds. An address that is not in the cached answer makes
 the name be resolved again (a new node may have just started), at most once per
 ``MISS_REFRESH_SECONDS`` however many calls miss, so a flood of calls for unknown addresses cannot
-turn into a flood of DNS queries. A failed resolution keeps the last answer; a name that does not
-exist (no endpoint yet) means no DNS member.
+turn into a flood of DNS queries. A failed resolution keeps the last answer and is remembered
+(:attr:`Membership.dns_failure`): "not a member" is then a guess, which must not become a definitive
+answer such as 410. A name that does not exist (no endpoint yet) means no DNS member.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Membership:
         self._resolved_at = float("-inf")
         self._resolving: asyncio.Task[None] | None = None
         self.resolutions = 0
+        self.dns_failure: str | None = "not resolved yet" if dns_name else None
+        """Why the last resolution of the DNS name gave no answer (None once one answered): until one
+        answers again, an address missing from the members may be a member all the same."""
 
     @property
     def configured(self) -> bool:
@@ -85,13 +89,16 @@ class Membership:
         except socket.gaierror as e:
             if e.errno in _NO_SUCH_NAME:
                 self._dns = frozenset()  # the headless Service has no address yet
+                self.dns_failure = None
             else:
-                log.warning("cannot resolve %s (%s); keeping the last %d member(s)", self.dns_name, e, len(self._dns))
+                self.dns_failure = f"cannot resolve {self.dns_name} ({e})"
+                log.warning("%s; keeping the last %d member(s)", self.dns_failure, len(self._dns))
         except TimeoutError:
-            log.warning("resolving %s took over %ss; keeping the last %d member(s)", self.dns_name, RESOLVE_TIMEOUT,
-                        len(self._dns))  # fmt: skip
+            self.dns_failure = f"resolving {self.dns_name} took over {RESOLVE_TIMEOUT:g}s"
+            log.warning("%s; keeping the last %d member(s)", self.dns_failure, len(self._dns))
         else:
             self._dns = frozenset(str(info[4][0]) for info in infos)
+            self.dns_failure = None
         finally:
             self._resolved_at = monotonic()
             self._resolving = None

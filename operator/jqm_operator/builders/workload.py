@@ -88,6 +88,7 @@ def _env(*, owner: Owner, spec: ClusterSpec, tls_has_ca: bool) -> list[dict[str,
         _value("JQM_ID_LEDGER", ledger_reference(owner)),
         _value("JQM_SHUTDOWN_GRACE", spec.shutdown_grace_seconds),
         _value("JQM_KILL_GRACE", spec.kill_grace_seconds),
+        _value("JQM_HANDOVER_TIMEOUT", spec.handover_seconds),  # the node keeps within what the grace reserves
         _value("JQM_DRAIN_ACCEPT_SECONDS", c.DRAIN_ACCEPT_SECONDS),
         _value("JQM_SHUTDOWN_LINGER", c.SHUTDOWN_LINGER_SECONDS),
         *_auth_env(spec, tls_has_ca=tls_has_ca),
