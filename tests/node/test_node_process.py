@@ -105,6 +105,23 @@ def test_job_environment(start_node: StartNode) -> None:
     assert not Path(env["JQM_JI_TEMP_DIR"]).exists(), "the temp dir is purged at the end"
 
 
+def test_shell_job_runs_in_the_application_root(start_node: StartNode) -> None:
+    """Upstream's ShellJobInstanceTracker starts the process in the node's application root
+    (``pb.directory(node.getRepo())``), the directory it exports as JQM_NODE_APPLICATION_ROOT: a relative
+    path in a command is relative to it, whatever directory the node was started from."""
+    node = start_node(
+        config={
+            "jobDefinitions": [shell_job("Here", 'pwd; cat marker.txt; test "$PWD" = "$JQM_NODE_APPLICATION_ROOT"')]
+        }
+    )
+    (node.workdir / "marker.txt").write_text("found by a relative path\n")
+    job_id = node.enqueue("Here")
+    assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED", node.request("GET", f"/ws/simple/stderr?id={job_id}")
+    stdout = node.request("GET", f"/ws/simple/stdout?id={job_id}")[2].decode()
+    assert stdout == f"{node.workdir.resolve()}\nfound by a relative path\n"
+    assert Path.cwd() != node.workdir.resolve(), "the test must start the node elsewhere, or it proves nothing"
+
+
 CHILD_ENQUEUER = """
 import base64, os, sys, urllib.request
 env = os.environ
