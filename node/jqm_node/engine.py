@@ -95,7 +95,6 @@ class Engine:
         """True from SIGTERM on: the node drains for good and exits (``stopping`` in ``/node/status``)."""
         self.stopping = False
         """True once the node starts no job any more (the last steps of a shutdown)."""
-        self._crash_when_ended: set[int] = set()
         self._ready: dict[int, list[tuple[int, float, int]]] = {q.id: [] for q in queues}
         self._scheduled: list[tuple[float, int]] = []
         self._scheduled_timer: asyncio.TimerHandle | None = None
@@ -353,11 +352,8 @@ class Engine:
             self._running_highlanders.discard(job.definition.id)
         if outcome.reason:
             job.add_message(outcome.reason)
-        if job.id in self._crash_when_ended:
-            self._crash_when_ended.discard(job.id)
-            final = State.CRASHED
-        elif outcome.killed:
-            final = State.KILLED
+        if outcome.killed:
+            final = State.CRASHED  # upstream: "Killed jobs now consistently report as CRASHED"
         elif outcome.exit_code == 0:
             final = State.ENDED
             self._collect_deliverables(job)
@@ -689,7 +685,6 @@ class Engine:
         killed = list(self.running)
         for running in list(self.running.values()):
             running.job.add_message(reason)
-            self._crash_when_ended.add(running.job.id)
             self.runner.kill(running)
         return killed
 

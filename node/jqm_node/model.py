@@ -15,6 +15,8 @@ class State(StrEnum):
     CRASHED = "CRASHED"
     ENDED = "ENDED"
     KILLED = "KILLED"
+    """Upstream's enum still names it, but no job ends KILLED (upstream 3: "Killed jobs now consistently
+    report as CRASHED. KILLED is no longer a job status"): a query may name it and finds nothing."""
     HOLDED = "HOLDED"
     CANCELLED = "CANCELLED"
     SCHEDULED = "SCHEDULED"
@@ -22,7 +24,7 @@ class State(StrEnum):
 
 WAITING_STATES = frozenset({State.SUBMITTED, State.HOLDED, State.SCHEDULED})
 ACTIVE_STATES = WAITING_STATES | {State.ATTRIBUTED, State.RUNNING}
-FINAL_STATES = frozenset({State.CRASHED, State.ENDED, State.KILLED, State.CANCELLED})
+FINAL_STATES = frozenset({State.CRASHED, State.ENDED, State.CANCELLED})
 
 
 class PathType(StrEnum):

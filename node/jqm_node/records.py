@@ -79,7 +79,7 @@ def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInsta
             id=_int(f[0]),
             definition=jd,
             queue=catalog.queue(_text(f[2])),
-            state=State(f[3]),
+            state=_state(f[3]),
             rank=float(f[4]),
             enqueue_date=float(f[5]),
             priority=int(f[6] or 0),
@@ -111,6 +111,12 @@ def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInsta
     except (TypeError, ValueError, IndexError, KeyError) as e:
         raise RecordError(f"not a job record ({e}): {str(fields)[:200]}") from None
     return job
+
+
+def _state(value: Any) -> State:
+    """A recorded state; KILLED, written by nodes before killed jobs ended CRASHED, is read as CRASHED."""
+    state = State(value)
+    return State.CRASHED if state is State.KILLED else state
 
 
 def _int(value: Any) -> int:

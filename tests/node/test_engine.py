@@ -143,15 +143,16 @@ async def test_start_state_holded(runner: ManualRunner) -> None:
     assert job.state is State.HOLDED and runner.started == []
 
 
-async def test_kill_waiting_cancels_and_kill_running_ends_killed(runner: ManualRunner) -> None:
+async def test_kill_waiting_cancels_and_kill_running_ends_crashed(runner: ManualRunner) -> None:
+    """Upstream ClientApiTestJdbc.testKillJob: a killed job ends CRASHED (KILLED is no job status since 3.0)."""
     engine = make_engine(runner)
     running, waiting = enqueue(engine), enqueue(engine)
     engine.kill(waiting.id)
     assert waiting.state is State.CANCELLED
     engine.kill(running.id)
     runner.finish(running.id, exit_code=-15)
-    assert running.state is State.KILLED
-    assert running.messages == ["Kill attempt on the job"]
+    assert running.state is State.CRASHED
+    assert running.messages == ["Kill attempt on the job"], "no 'Ended by signal' beside the kill's own message"
 
 
 async def test_crash_and_restart(runner: ManualRunner) -> None:

@@ -152,3 +152,12 @@ def test_held_jobs_round_trip_with_their_origin() -> None:
     assert (job.origin_node, job.definition.name, job.parameters) == ("node-8", "Gone", {"k": "v"})
     assert catalog.is_placeholder(job.definition) and not catalog.is_placeholder(job.queue)
     assert job_to_fields(job) == fields
+
+
+def test_a_job_recorded_killed_by_an_earlier_node_reads_as_crashed() -> None:
+    """Nodes before this version ended killed jobs KILLED; upstream's killed jobs end CRASHED (release notes
+    3.0, "KILLED is no longer a job status"): journals and handovers written then read as CRASHED."""
+    catalog = Catalog({}, {"DEFAULT": Queue(id=1, name="DEFAULT")})
+    fields = [2130706440000009, "Sleep", "DEFAULT", "KILLED", 1.0, 10.0, 0, None, None, None, None, None,
+              None, None, None, None, None, None, None, 11.0, 12.0, None, ["Kill attempt"], None]  # fmt: skip
+    assert job_from_fields(fields, catalog).state is State.CRASHED

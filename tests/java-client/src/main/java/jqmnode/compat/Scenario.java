@@ -124,6 +124,7 @@ public final class Scenario
             waitFor(client, sleeper, State.RUNNING);
             client.killJob(sleeper);
             JobInstance killed = waitFor(client, sleeper, State.KILLED, State.CRASHED);
+            check(killed.getState() == State.CRASHED, "a killed job ends CRASHED, as upstream: " + killed.getState());
             check(killed.getMessages().stream().anyMatch(m -> m.contains("Kill")), "kill message: " + killed.getMessages());
 
             // queues
