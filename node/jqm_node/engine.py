@@ -22,6 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from pathlib import PurePath
 
 from jqm_node.errors import (
     BadRequestError,
@@ -386,7 +387,7 @@ class Engine:
                 id=deliverable_id,
                 job_id=job.id,
                 path=str(stored),
-                file_family=job.definition.name,
+                file_family=PurePath(original).name,  # upstream: the file's name (ShellJobInstanceTracker)
                 original_name=original,
             )
             self.deliverables[deliverable.id] = deliverable

@@ -318,7 +318,7 @@ def test_logs_deliverables_and_input_files(node: RunningNode) -> None:
     assert call(node, "GET", f"/ji/{job['id']}/stderr")[2] == b"err\n"
 
     files = ok_json(node, "GET", f"/ji/{job['id']}/files")
-    assert len(files) == 1 and files[0]["originalName"] == "report.txt" and files[0]["fileFamily"] == "Echo"
+    assert len(files) == 1 and files[0]["originalName"] == "report.txt" and files[0]["fileFamily"] == "report.txt"
     assert not files[0]["filePath"].startswith("/")
     root = ok_xml(node, "GET", f"/ji/{job['id']}/files")
     assert root.tag == "deliverables" and root.findtext("deliverable/id") == str(files[0]["id"])

@@ -217,6 +217,8 @@ def test_direct_executable_gets_parameters_sorted_by_key(start_node: StartNode) 
 
 
 def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> None:
+    """Upstream ShellRunnerTest.testShellDelivery: a file left in JQM_JI_DELIVERY_DIR is a deliverable whose
+    fileFamily is the file's name; upstream's download is named ``fileFamily.id.extension`` (ServiceSimple)."""
     node = start_node(
         config={
             "jobDefinitions": [
@@ -231,7 +233,9 @@ def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> No
     deliverable_id = ok + 1  # deliverables take their IDs from the node's job IDs: one ID, one object
     status, headers, body = node.request("GET", f"/ws/simple/file?id={deliverable_id}")
     assert (status, body) == (200, b"data\n")
-    assert headers["Content-Disposition"] == f"attachment; filename=Report.{deliverable_id}.csv"
+    assert headers["Content-Disposition"] == f"attachment; filename=r.csv.{deliverable_id}.csv"
+    files = json.loads(node.request("GET", f"/ws/client/ji/{ok}/files", headers={"Accept": "application/json"})[2])
+    assert [(f["fileFamily"], f["originalName"]) for f in files] == [("r.csv", "sub/r.csv")]
     failed = node.enqueue("ReportFails")
     assert failed == deliverable_id + 1
     assert node.wait_state(failed, "CRASHED") == "CRASHED"
