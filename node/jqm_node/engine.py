@@ -187,6 +187,7 @@ class Engine:
             email=request.email,
             application=request.application if request.application is not None else jd.application,
             run_after=request.run_after,
+            from_schedule=request.run_after is not None,
         )
         if not self.journal.job(job):
             raise UnavailableError(

@@ -109,6 +109,8 @@ class JobInstance:
     email: str | None = None
     application: str | None = None
     run_after: float | None = None
+    from_schedule: bool = False
+    """Enqueued with a run-after date (upstream's ``fromSchedule``); a later delay does not change it."""
     began_date: float | None = None
     end_date: float | None = None
     progress: int | None = None

@@ -19,7 +19,7 @@ from jqm_node.model import Deliverable, JobDefinition, JobInstance, Queue, State
 FIELDS = (
     "id", "definition", "queue", "state", "rank", "enqueueDate", "priority", "parameters", "parent", "user",
     "session", "trace", "keyword1", "keyword2", "keyword3", "module", "email", "application", "runAfter",
-    "began", "end", "progress", "messages", "deliverables",
+    "began", "end", "progress", "messages", "deliverables", "fromSchedule",
 )  # fmt: skip
 
 J = TypeVar("J", bound=JobInstance)
@@ -30,15 +30,19 @@ class RecordError(ValueError):
 
 
 def job_to_fields(job: JobInstance) -> list[Any]:
-    """The job as a list in ``FIELDS`` order; parameters shared with the definition are written as None."""
+    """The job as a list in ``FIELDS`` order; parameters shared with the definition are written as None,
+    ``fromSchedule`` only when true (a shorter record reads it as false)."""
     shared = job.parameters is job.definition.parameters
-    return [
+    fields = [
         job.id, job.definition.name, job.queue.name, job.state.value, job.rank, job.enqueue_date, job.priority,
         None if shared else job.parameters, job.parent_id, job.user, job.session_id, job.trace_id,
         job.keyword1, job.keyword2, job.keyword3, job.module, job.email, job.application, job.run_after,
         job.began_date, job.end_date, job.progress, job.messages,
         [[d.id, d.path, d.file_family, d.original_name] for d in job.deliverables] if job.deliverables else None,
     ]  # fmt: skip
+    if job.from_schedule:
+        fields.append(True)
+    return fields
 
 
 class Catalog:
@@ -99,6 +103,7 @@ def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInsta
             end_date=_opt_float(f[20]),
             progress=_opt_int(f[21]),
             messages=[str(m) for m in f[22]] if f[22] else None,
+            from_schedule=f[24] is True,
             **extra,
         )
         if f[23]:

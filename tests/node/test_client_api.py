@@ -148,12 +148,17 @@ def test_enqueue_xml_as_the_java_client_posts_it(node: RunningNode) -> None:
     assert root.tag == "jobInstance" and root.findtext("user") == "bob"
     assert ("x", "y & z") in [(e.findtext("key"), e.findtext("value")) for e in root.findall("parameters/entry")]
     assert root.findtext("runAfter") == "2000-12-31T23:00:00.000Z"
-    wait_state(node, int(root.findtext("id") or 0), "ENDED", "CRASHED")  # the shell sees "y & z"...
+    assert root.findtext("state") == "SUBMITTED"  # upstream ServiceClient.enqueueObject, even if it runs already
+    ended = wait_state(node, int(root.findtext("id") or 0), "ENDED", "CRASHED")  # the shell sees "y & z"...
+    # upstream SchedulerTest.testDelayedJob: a job enqueued with a runAfter date is fromSchedule, to its end
+    assert root.findtext("fromSchedule") == "true" and ended["fromSchedule"] is True
 
 
 def test_enqueue_held_then_resume_and_delay(node: RunningNode) -> None:
     job = enqueue(node, "Echo", startState="HOLDED")
-    assert job["state"] == "HOLDED"
+    assert job["state"] == "SUBMITTED"  # upstream ServiceClient.enqueueObject answers SUBMITTED, whatever follows
+    assert ok_json(node, "GET", f"/ji/{job['id']}")["state"] == "HOLDED"
+    assert job["fromSchedule"] is False
     assert call(node, "POST", f"/ji/{job['id']}/delay/{int(time.time() * 1000) + 3_600_000}")[0] == 204
     assert call(node, "DELETE", f"/ji/paused/{job['id']}")[0] == 204
     assert ok_json(node, "GET", f"/ji/{job['id']}")["state"] == "SCHEDULED"

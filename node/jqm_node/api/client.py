@@ -33,6 +33,7 @@ from jqm_node.api.representation import (
 from jqm_node.api.simple import deliverable_download, job_log
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError
+from jqm_node.model import State
 from jqm_node.node import NODE_KEY
 
 PREFIX = "/ws/client"
@@ -61,12 +62,15 @@ def _no_content() -> web.Response:
 
 
 async def enqueue(request: web.Request) -> web.Response:
-    """``POST ji``: a JobRequest in, the new JobInstance out."""
+    """``POST ji``: a JobRequest in, the new JobInstance out in state SUBMITTED, as upstream answers (the
+    request was accepted), whatever the job has become since: held, scheduled, or already running."""
     body = await request.read()
     job_request = job_request_from_dict(parse_body(body, request.content_type))
     engine = _engine(request)
     await request.app[NODE_KEY].ready_to_enqueue()
-    return render(request, "jobInstance", job_to_dict(engine.enqueue(job_request), engine))
+    answer = job_to_dict(engine.enqueue(job_request), engine)
+    answer["state"] = State.SUBMITTED.value
+    return render(request, "jobInstance", answer)
 
 
 async def enqueue_from_history(request: web.Request) -> web.Response:

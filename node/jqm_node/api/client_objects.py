@@ -68,7 +68,7 @@ def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -
         "runAfter": to_millis(job.run_after),
         "nodeName": ran_on(job, engine.node_name) if job.began_date is not None else None,
         "highlander": jd.highlander,
-        "fromSchedule": False,
+        "fromSchedule": job.from_schedule,
     }
 
 
