@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,6 +188,28 @@ def test_enqueue_held_then_resume_and_delay(node: RunningNode) -> None:
 )
 def test_invalid_enqueue_is_a_400(node: RunningNode, body: Any, code: int) -> None:
     assert error(node, "POST", "/ji", body) == (400, code)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "accepted"),
+    [("k" * 50, "v", True), ("k" * 51, "v", False), ("", "v", False), ("k", "", False), ("k", " ", True),
+     ("k", "v" * 1000, True), ("k", "v" * 1001, False)],
+)  # fmt: skip
+def test_parameters_are_checked_as_upstream_job_requests_check_them(
+    node: RunningNode, key: str, value: str, accepted: bool
+) -> None:
+    """Upstream JobRequestBaseImpl.validateParameter (addParameter, setParameters: both APIs): a key of 1 to 50
+    characters, a value of 1 to 1000, else JqmInvalidRequestException, a 400 (errorDto code 6 here)."""
+    body = {"applicationName": "Parked", "parameters": [{"key": key, "value": value}]}
+    form = urllib.parse.urlencode({"applicationname": "Parked", "parameterNames": key, "parameterValues": value})
+    simple = node.request(
+        "POST", "/ws/simple/ji", data=form.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    if accepted:
+        assert call(node, "POST", "/ji", body)[0] == 200 and simple[0] == 200, simple
+    else:
+        assert error(node, "POST", "/ji", body) == (400, 6)
+        assert simple[0] == 400 and b"<errorCode>6</errorCode>" in simple[2], simple
 
 
 @pytest.mark.parametrize(

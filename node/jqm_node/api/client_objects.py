@@ -202,6 +202,18 @@ def parameters_field(data: dict[str, Any], name: str = "parameters") -> dict[str
     return result
 
 
+def checked_parameters(parameters: dict[str, str]) -> dict[str, str]:
+    """Request parameters checked as upstream's ``JobRequestBaseImpl.validateParameter`` checks them (both
+    APIs): keys of 1 to 50 characters, values of 1 to 1000 (an empty value is refused, a blank one is not)."""
+    for key, value in parameters.items():
+        if not 0 < len(key) <= MAX_PARAMETER_KEY or not 0 < len(value) <= MAX_PARAMETER_VALUE:
+            raise InvalidEnqueueError(
+                f"Parameters key must be between 1 and {MAX_PARAMETER_KEY} characters, parameter values between 1 "
+                f"and {MAX_PARAMETER_VALUE} characters"
+            )
+    return parameters
+
+
 def id_list(items: list[Any]) -> list[int]:
     """Job IDs from a bulk request body: non-negative integers."""
     ids = []
@@ -231,12 +243,7 @@ def job_request_from_dict(data: Any) -> JobRequest:
         raise InvalidEnqueueError("Invalid execution request: applicationName is empty")
     if len(name) > 100:
         raise InvalidEnqueueError("Job definition name must be between 1 and 100 characters")
-    parameters = parameters_field(data)
-    for key, value in parameters.items():
-        if not 0 < len(key) <= MAX_PARAMETER_KEY or not 0 < len(value) <= MAX_PARAMETER_VALUE:
-            raise InvalidEnqueueError(
-                "Parameters key must be between 1 and 50 characters, parameter values between 1 and 1000 characters"
-            )
+    parameters = checked_parameters(parameters_field(data))
     priority = int_field(data, "priority")
     if priority is not None and priority != 0 and not 1 <= priority <= 10:
         raise InvalidEnqueueError(f"Priority must be between 1 and 10 (or 0 for none), not {priority}")

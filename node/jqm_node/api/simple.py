@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from jqm_node.api.client_objects import checked_parameters
 from jqm_node.api.params import parse_id, parse_int
 from jqm_node.auth.principal import acting_user
 from jqm_node.engine import Engine
@@ -37,7 +38,7 @@ async def enqueue(request: web.Request) -> web.Response:
             parent_id=parse_id(_text(parent), name="parentid") if parent else None,
             user=_text(form.get("user")) or acting_user(request) or None,  # upstream: the caller by default
             session_id=_text(form.get("sessionid")),
-            parameters={_text(n) or "": _text(v) or "" for n, v in zip(names, values, strict=True)},
+            parameters=checked_parameters({_text(n) or "": _text(v) or "" for n, v in zip(names, values, strict=True)}),
         )
     )
     return web.Response(text=str(job.id), content_type=_TEXT)
