@@ -595,13 +595,12 @@ class Engine:
         self._dispatch(queue)
 
     def clear_queue(self, queue: Queue) -> int:
-        """Cancels every job waiting in ``queue``; returns how many."""
-        waiting = [
-            job for job in self.jobs.values()
-            if job.queue is queue and job.state in (State.SUBMITTED, State.SCHEDULED, State.HOLDED)
-        ]  # fmt: skip
-        for job in waiting:
-            self.cancel(job.id)
+        """Deletes every job waiting in ``queue`` (submitted, held, scheduled), as upstream's
+        ``ji_delete_waiting_in_queue_id``: they leave the store as a ``DELETE ji/waiting/{id}`` does.
+        Returns how many."""
+        waiting = [job.id for job in self.jobs.values() if job.queue is queue and job.state in WAITING_STATES]
+        for job_id in waiting:
+            self.delete_waiting(job_id)
         return len(waiting)
 
     # ------------------------------------------------------------------ lifecycle

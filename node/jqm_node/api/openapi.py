@@ -234,7 +234,7 @@ OPERATIONS: list[Operation] = [
      _returns({"type": "integer"}, _JSON)),
     ("post", f"{_C}/q/{{queue}}/pause", "pause a queue", None, _returns(None, status="204")),
     ("delete", f"{_C}/q/{{queue}}/pause", "resume a queue", None, _returns(None, status="204")),
-    ("post", f"{_C}/q/{{queue}}/clear", "cancel every waiting job of a queue", None, _returns(None, status="204")),
+    ("post", f"{_C}/q/{{queue}}/clear", "delete every waiting job of a queue", None, _returns(None, status="204")),
     ("get", f"{_C}/q/{{queue}}/status", "status of a queue", None,
      _returns({"type": "string", "enum": ["RUNNING", "PARTIALLY_RUNNING", "PAUSED"]}, *_OBJ)),
     ("get", f"{_C}/q/{{queue}}/enabled-capacity", "slots of a queue while enabled", None,
