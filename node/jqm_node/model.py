@@ -134,6 +134,11 @@ class HeldJob(JobInstance):
     stderr_ref: tuple[str, int, int] | None = None
 
 
+def ran_on(job: JobInstance, local_node: str) -> str:
+    """The name of the node a job ran on: ``local_node`` for this node's jobs, the original one for held jobs."""
+    return job.origin_node if isinstance(job, HeldJob) else local_node
+
+
 @dataclass(slots=True)
 class JobRequest:
     """What a client asks to enqueue (upstream JobRequest, minus schedules)."""

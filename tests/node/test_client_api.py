@@ -258,7 +258,9 @@ def test_job_lists(node: RunningNode) -> None:
             j["state"] in ("SUBMITTED", "RUNNING", "HOLDED", "SCHEDULED") for j in ok_json(node, "GET", "/ji/active")
         )
         assert ok_json(node, "GET", "/user/nobody-at-all/ji") == []
-        assert len(ok_json(node, "GET", "/ji")) <= 50
+        everything = {"queryLiveInstances": True, "queryHistoryInstances": True, "pageSize": None}
+        every_id = ok_json(node, "POST", "/ji/query/ids", everything)
+        assert [job["id"] for job in ok_json(node, "GET", "/ji")] == every_id == sorted(every_id)
     finally:
         assert call(node, "POST", f"/ji/killed/{sleeper['id']}")[0] == 204
     killed = wait_state(node, sleeper["id"], "CRASHED", "KILLED")

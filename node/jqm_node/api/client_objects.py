@@ -7,12 +7,13 @@ generic renderer of :mod:`jqm_node.api.representation` can write them as JSON or
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from jqm_node.api.representation import parse_date, to_millis
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, InvalidEnqueueError
-from jqm_node.model import Deliverable, HeldJob, JobDefinition, JobInstance, JobRequest, Queue, State
+from jqm_node.model import Deliverable, JobDefinition, JobInstance, JobRequest, Queue, State, ran_on
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -26,11 +27,6 @@ def parameters_to_list(parameters: dict[str, str]) -> list[dict[str, str]]:
 
 def queue_to_dict(queue: Queue) -> dict[str, Any]:
     return {"id": queue.id, "name": queue.name, "description": queue.description}
-
-
-def ran_on(job: JobInstance, local_node: str) -> str:
-    """The name of the node a job ran on: this one, or the one a held job came from."""
-    return job.origin_node if isinstance(job, HeldJob) else local_node
 
 
 def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -> dict[str, Any]:
@@ -72,10 +68,9 @@ def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -
     }
 
 
-def jobs_to_dicts(jobs: list[JobInstance], engine: Engine) -> list[dict[str, Any]]:
+def job_dicts(jobs: Iterable[JobInstance], engine: Engine) -> Iterator[dict[str, Any]]:
     """JobInstances, with the waiting positions of each queue computed once for the whole list."""
     positions: dict[int, dict[int, int]] = {}
-    result = []
     for job in jobs:
         position = 0
         if job.state is State.SUBMITTED:
@@ -83,8 +78,11 @@ def jobs_to_dicts(jobs: list[JobInstance], engine: Engine) -> list[dict[str, Any
             if ranks is None:
                 ranks = positions[job.queue.id] = engine.positions(job.queue)
             position = ranks.get(job.id, 0)
-        result.append(job_to_dict(job, engine, position))
-    return result
+        yield job_to_dict(job, engine, position)
+
+
+def jobs_to_dicts(jobs: Iterable[JobInstance], engine: Engine) -> list[dict[str, Any]]:
+    return list(job_dicts(jobs, engine))
 
 
 def deliverable_to_dict(item: Deliverable, root: str) -> dict[str, Any]:

@@ -182,7 +182,8 @@ Operation = tuple[str, str, str, dict[str, Any] | None, dict[str, Any]]
 _C = "/ws/client"
 _ID_LIST_BODY = {"required": True, "content": _content(_ref("IdList"), _JSON)}
 OPERATIONS: list[Operation] = [
-    ("get", f"{_C}/ji", "the first 50 job instances by ID", None, _returns(_list("JobInstance"), *_OBJ)),
+    ("get", f"{_C}/ji", "every job instance (waiting, running, finished) by ID, streamed", None,
+     _returns(_list("JobInstance"), *_OBJ)),
     ("post", f"{_C}/ji", "enqueue a JobRequest", {"required": True, "content": _content(_ref("JobRequest"), *_OBJ)},
      _returns(_ref("JobInstance"), *_OBJ)),
     ("get", f"{_C}/ji/active", "the first 50 waiting or running job instances", None,
