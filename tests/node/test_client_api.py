@@ -223,6 +223,8 @@ def test_malformed_bodies_are_a_400(node: RunningNode, raw: str) -> None:
 
 
 def test_unknown_and_bad_ids(node: RunningNode) -> None:
+    """Unknown IDs: 404 with code 1 as upstream's jqm-doc client/webservice.rst error table says (its code answers
+    400, code 10: a difference listed in the README); malformed IDs 400 code 10."""
     for fmt in ("json", "xml"):
         assert error(node, "GET", f"/ji/{UNKNOWN}", fmt=fmt) == (404, 1)
         assert error(node, "GET", "/ji/notanumber", fmt=fmt) == (400, 10)
