@@ -89,7 +89,7 @@ class JqmClient:
             try:
                 step = plan.send(answer)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any; the plan returns T
             answer = None
             if isinstance(step, Call):
                 answer = self._run(step)
@@ -269,4 +269,4 @@ def _result(steps: Generator[LogChunk, None, T]) -> T:
         try:
             next(steps)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any; the plan returns T

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import PurePath
+from typing import NoReturn
 
 from jqm_node.errors import (
     BadRequestError,
@@ -251,15 +252,15 @@ class Engine:
         job = self.find(job_id)
         if job is None:
             self._absent(job_id, "job instance")
-        return job  # type: ignore[return-value]
+        return job
 
     def deliverable(self, deliverable_id: int) -> Deliverable:
         item = self.deliverables.get(deliverable_id) or self.history.deliverables.get(deliverable_id)
         if item is None:
             self._absent(deliverable_id, "deliverable")
-        return item  # type: ignore[return-value]
+        return item
 
-    def _absent(self, object_id: int, what: str) -> None:
+    def _absent(self, object_id: int, what: str) -> NoReturn:
         if self.history.holds_range_of(object_id):
             raise GoneError(
                 f"No {what} of ID {object_id} any more: its node {ip_from_id(object_id)} left the cluster and its "

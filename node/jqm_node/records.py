@@ -12,7 +12,7 @@ removed from the configuration, or a handed-over job of a node configured differ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from jqm_node.model import Deliverable, JobDefinition, JobInstance, Queue, State
 
@@ -73,7 +73,17 @@ class Catalog:
         return id(item) in self._placeholders
 
 
-def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInstance, **extra: Any) -> J:  # type: ignore[assignment]
+@overload
+def job_from_fields(fields: list[Any], catalog: Catalog) -> JobInstance: ...
+
+
+@overload
+def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J], **extra: Any) -> J: ...
+
+
+def job_from_fields(
+    fields: list[Any], catalog: Catalog, cls: type[JobInstance] = JobInstance, **extra: Any
+) -> JobInstance:
     """A job (of ``cls``, with ``extra`` attributes) from ``job_to_fields`` output; RecordError if damaged."""
     f = list(fields[: len(FIELDS)]) + [None] * (len(FIELDS) - len(fields))
     try:

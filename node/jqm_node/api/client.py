@@ -161,7 +161,7 @@ def _instruction(act: Callable[[Engine, int], object]) -> Callable[[web.Request]
         act(_engine(request), _job_id(request))
         return _no_content()
 
-    handler.__name__ = act.__name__  # type: ignore[attr-defined]
+    handler.__name__ = act.__name__
     return handler
 
 

@@ -91,7 +91,7 @@ def _sorts(data: dict[str, Any]) -> list[Sort]:
     for item in items:
         spec = as_object(item, "sort item ({order, col})")
         column, order = text_field(spec, "col"), text_field(spec, "order") or "ASCENDING"
-        if column not in SORT_COLUMNS:
+        if column is None or column not in SORT_COLUMNS:
             raise BadRequestError(f"unknown sort column {column!r}; columns are {', '.join(SORT_COLUMNS)}")
         if order not in ("ASCENDING", "DESCENDING"):
             raise BadRequestError(f"sort order must be ASCENDING or DESCENDING, got {order!r}")
@@ -102,7 +102,7 @@ def _sorts(data: dict[str, Any]) -> list[Sort]:
 def parse_query(data: Any, *, node_name: str) -> ParsedQuery:
     """Checks a Query body; ``node_name`` is this node's, which every job that ran here carries."""
     data = as_object(data, "Query")
-    query, echo = JobQuery(), {}
+    query, echo = JobQuery(), dict[str, Any]()
     _filters(data, query, echo, node_name)
     query.first_row = int_field(data, "firstRow", low=0, high=INT32_MAX) or 0
     query.page_size = int_field(data, "pageSize", low=0, high=INT32_MAX) if "pageSize" in data else DEFAULT_PAGE_SIZE

@@ -17,7 +17,7 @@ import heapq
 import ipaddress
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,7 +105,7 @@ async def call_peers(
 
 @dataclass(slots=True)
 class PeerStreams:
-    streams: dict[str, AsyncIterator[dict[str, Any]]] = field(default_factory=dict)
+    streams: dict[str, AsyncGenerator[dict[str, Any], None]] = field(default_factory=dict)
     """The objects each peer that answered 2xx streams, by peer address."""
     failed: list[str] = field(default_factory=list)
 
@@ -145,7 +145,7 @@ async def open_streams(forwarder: Forwarder, request: web.Request, peers: Iterab
     return result
 
 
-async def _objects(response: aiohttp.ClientResponse, peer: str) -> AsyncIterator[dict[str, Any]]:
+async def _objects(response: aiohttp.ClientResponse, peer: str) -> AsyncGenerator[dict[str, Any], None]:
     """The JSON objects of an NDJSON answer, one per line (no line length limit but the object's own)."""
     pending = b""
     try:
@@ -172,7 +172,9 @@ def _object(line: bytes, peer: str) -> dict[str, Any]:
     return value
 
 
-async def merge_by_id(sources: Iterable[AsyncIterator[dict[str, Any]]]) -> AsyncIterator[dict[str, Any]]:
+async def merge_by_id(
+    sources: Iterable[AsyncGenerator[dict[str, Any], None]],
+) -> AsyncIterator[dict[str, Any]]:
     """The objects of several streams, each in ID order, as one stream in ID order; an ID two streams
     give (a node that has just handed its history over, and the member that holds it now) comes once."""
     heads: list[tuple[int, int, dict[str, Any]]] = []
@@ -196,8 +198,7 @@ async def merge_by_id(sources: Iterable[AsyncIterator[dict[str, Any]]]) -> Async
                 last = object_id
     finally:
         for stream in streams:
-            if hasattr(stream, "aclose"):
-                await stream.aclose()
+            await stream.aclose()
 
 
 async def split_by_member(ids: Iterable[int], *, resolver: OwnerResolver) -> tuple[list[int], dict[str, list[int]]]:
