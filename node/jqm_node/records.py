@@ -3,6 +3,8 @@
 A list, not an object, because a node writes one per enqueue and per state change: field names
 would double the journal's size and cost. The order is fixed (``FIELDS``); a record may be longer
 than a reader knows (fields added later at the end are ignored) or shorter (missing ones are None).
+Where a record is followed by more data (the journal's pid and log references), the journal's format
+version says how many fields its records have (:data:`FIELDS_BY_VERSION`).
 
 Jobs refer to their definition and queue by name. A :class:`Catalog` turns names back into this
 node's objects, or into placeholders when this node has no such definition or queue (a definition
@@ -21,6 +23,8 @@ FIELDS = (
     "session", "trace", "keyword1", "keyword2", "keyword3", "module", "email", "application", "runAfter",
     "began", "end", "progress", "messages", "deliverables", "fromSchedule",
 )  # fmt: skip
+FIELDS_BY_VERSION = {1: FIELDS.index("fromSchedule"), 2: len(FIELDS)}
+"""How many fields the job records of each journal format version have."""
 
 J = TypeVar("J", bound=JobInstance)
 
@@ -31,18 +35,16 @@ class RecordError(ValueError):
 
 def job_to_fields(job: JobInstance) -> list[Any]:
     """The job as a list in ``FIELDS`` order; parameters shared with the definition are written as None,
-    ``fromSchedule`` only when true (a shorter record reads it as false)."""
+    ``fromSchedule`` as 1 or 0."""
     shared = job.parameters is job.definition.parameters
-    fields = [
+    return [
         job.id, job.definition.name, job.queue.name, job.state.value, job.rank, job.enqueue_date, job.priority,
         None if shared else job.parameters, job.parent_id, job.user, job.session_id, job.trace_id,
         job.keyword1, job.keyword2, job.keyword3, job.module, job.email, job.application, job.run_after,
         job.began_date, job.end_date, job.progress, job.messages,
         [[d.id, d.path, d.file_family, d.original_name] for d in job.deliverables] if job.deliverables else None,
+        int(job.from_schedule),
     ]  # fmt: skip
-    if job.from_schedule:
-        fields.append(True)
-    return fields
 
 
 class Catalog:
@@ -113,7 +115,7 @@ def job_from_fields(
             end_date=_opt_float(f[20]),
             progress=_opt_int(f[21]),
             messages=[str(m) for m in f[22]] if f[22] else None,
-            from_schedule=f[24] is True,
+            from_schedule=f[24] == 1,
             **extra,
         )
         if f[23]:

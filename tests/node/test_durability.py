@@ -127,8 +127,9 @@ def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], ips: tuple[
     before = get_json(node, f"/ws/client/ji/{finished}")
     running = node.enqueue("Wait")
     node.wait_state(running, "RUNNING")
-    wait_until(lambda: Path(f"{gate}.{running}.pid").exists(), what="the job's pid file")
-    pid = int(Path(f"{gate}.{running}.pid").read_text())
+    pid_file = Path(f"{gate}.{running}.pid")
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the job's pid in its file")
+    pid = int(pid_file.read_text())
     queued = [node.enqueue("Echo", user="q") for _ in range(2)]
     status, held = post_json(node, "/ws/client/ji", {"applicationName": "Quick", "startState": "HOLDED"})
     assert status == 200

@@ -81,7 +81,7 @@ async def test_dispatch_is_immediate_and_respects_slots(runner: ManualRunner) ->
     runner.finish(jobs[0].id)
     assert jobs[0].state is State.ENDED
     assert jobs[2].state is State.RUNNING
-    assert engine.state_counts[("DEFAULT", State.RUNNING)] == 2
+    assert engine.counters().by_queue_and_state[("DEFAULT", State.RUNNING)] == 2
 
 
 async def test_priority_then_fifo(runner: ManualRunner) -> None:
@@ -134,7 +134,7 @@ async def test_hold_resume_cancel_delete(runner: ManualRunner) -> None:
     engine.delete_waiting(other.id)
     with pytest.raises(NotFoundError):
         engine.get(other.id)
-    assert engine.state_counts[("DEFAULT", State.SUBMITTED)] == 0
+    assert engine.counters().by_queue_and_state[("DEFAULT", State.SUBMITTED)] == 0
 
 
 async def test_start_state_holded(runner: ManualRunner) -> None:
@@ -244,3 +244,15 @@ async def test_request_parameters_override_definition_parameters(runner: ManualR
     assert plain.parameters == {"a": "1"}
     assert overridden.parameters == {"a": "9", "z": "0"}
     assert engine.definitions["job"].parameters == {"a": "1"}
+
+
+async def test_jobs_are_read_in_id_order_whatever_order_they_came_in(runner: ManualRunner) -> None:
+    engine = make_engine(runner)
+    later = enqueue(engine, start_state=State.HOLDED)
+    earlier = JobInstance(
+        id=later.id - 5, definition=engine.definition("job"), queue=engine.default_queue, state=State.ENDED,
+        rank=0.0, enqueue_date=time.time(),
+    )  # fmt: skip
+    engine.adopt([earlier])  # stored after a job of a higher ID
+    assert [job.id for job in engine.in_id_order()] == [earlier.id, later.id]
+    assert engine.counters().total() == 2 and engine.counters().total([State.ENDED]) == 1

@@ -119,8 +119,8 @@ async def engine_log(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     engine = request.app[NODE_KEY].engine
-    if not engine.dispatching:
-        why = "draining" if engine.draining else "stopping" if engine.stopping else engine.ids.unavailable_reason()
+    why = engine.not_dispatching_reason()
+    if why is not None:
         raise UnavailableError(f"JQM node is not taking new jobs ({why}) - IP: {engine.ip}")
     return web.Response(text=f"Pollers are polling - IP: {engine.ip}", content_type=_TEXT)
 
