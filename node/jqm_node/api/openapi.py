@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from jqm_node import __version__
+from jqm_node.api.routes import Route, route
 
 _XML, _JSON, _TEXT, _BIN = "application/xml", "application/json", "text/plain", "application/octet-stream"
 
@@ -346,5 +347,5 @@ async def get_document(request: web.Request) -> web.Response:
     return web.Response(body=_BODY, content_type="application/json")
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.get("/ws/openapi.json", get_document)]
+def routes() -> list[Route]:
+    return [route(web.get("/ws/openapi.json", get_document))]

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from jqm_node.api.client_objects import checked_parameters
 from jqm_node.api.params import parse_id, parse_int
+from jqm_node.api.routes import Route, job_query_route, route
 from jqm_node.auth.principal import acting_user
 from jqm_node.engine import Engine
 from jqm_node.errors import FileGoneError, FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
@@ -125,13 +126,13 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text=f"Pollers are polling - IP: {engine.ip}", content_type=_TEXT)
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[Route]:
     return [
-        web.post("/ws/simple/ji", enqueue),
-        web.get("/ws/simple/status", status),
-        web.get("/ws/simple/stdout", stdout),
-        web.get("/ws/simple/stderr", stderr),
-        web.get("/ws/simple/file", deliverable),
-        web.get("/ws/simple/enginelog", engine_log),
-        web.get("/ws/simple/localnode/health", health),
+        route(web.post("/ws/simple/ji", enqueue)),
+        job_query_route(web.get("/ws/simple/status", status)),
+        job_query_route(web.get("/ws/simple/stdout", stdout)),
+        job_query_route(web.get("/ws/simple/stderr", stderr)),
+        job_query_route(web.get("/ws/simple/file", deliverable)),
+        route(web.get("/ws/simple/enginelog", engine_log)),
+        route(web.get("/ws/simple/localnode/health", health)),
     ]
