@@ -12,6 +12,7 @@ from typing import Any
 
 from jqm_node.api.client_objects import as_object, bool_field, int_field, text_field
 from jqm_node.api.representation import parse_date
+from jqm_node.api.schemas import QUERY
 from jqm_node.errors import BadRequestError
 from jqm_node.model import State
 from jqm_node.query import (
@@ -116,7 +117,8 @@ def parse_query(data: Any, *, node_name: str) -> ParsedQuery:
         query.check()
     except QueryError as e:
         raise BadRequestError(str(e)) from None
-    return ParsedQuery(query=query, echo=echo, body=data)
+    in_upstream_order = {name: echo[name] for name in QUERY if name in echo}
+    return ParsedQuery(query=query, echo=in_upstream_order, body=data)
 
 
 def query_result(parsed: ParsedQuery, jobs: list[dict[str, Any]], total: int) -> dict[str, Any]:

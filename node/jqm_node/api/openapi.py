@@ -7,12 +7,16 @@ the table and the routes agree, so a new route without documentation fails the b
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from jqm_node import __version__
 from jqm_node.api.routes import Route, route
+from jqm_node.api.schemas import OBJECTS, Field
+from jqm_node.ids import ID_CEILING
+from jqm_node.model import State
 
 _XML, _JSON, _TEXT, _BIN = "application/xml", "application/json", "text/plain", "application/octet-stream"
 
@@ -21,110 +25,29 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_STR = {"type": "string", "nullable": True}
-_INT = {"type": "integer", "format": "int64", "nullable": True}
-_DATE = {"type": "integer", "format": "int64", "nullable": True, "description": "epoch milliseconds (XML: xs:dateTime)"}
-_ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 * 1_000_000 - 1}  # IDs decode to an IPv4
-_STATE = {"type": "string", "enum": [
-    "SUBMITTED", "ATTRIBUTED", "RUNNING", "CRASHED", "ENDED", "KILLED", "HOLDED", "CANCELLED", "SCHEDULED",
-]}  # fmt: skip
+_ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": ID_CEILING - 1}  # IDs decode to an IPv4
+_STATE = {"type": "string", "enum": [state.value for state in State]}
+_DETAILS: dict[str, dict[str, Any]] = {
+    "Parameter": {"required": ["key", "value"], "description": "one entry of a Map<String,String>; "
+                  "XML: <entry><key/><value/></entry>"},
+    "JobRequest": {"required": ["applicationName"], "description": "XML root element: jobRequestBaseImpl "
+                   "(any name is accepted)"},
+    "Query": {"description": "XML root element: queryBaseImpl (any name is accepted); string filters accept "
+              "SQL % wildcards"},
+    "Deliverable": {"required": ["id"]},
+}  # fmt: skip
+"""What the OpenAPI document says of an object beyond its fields (which :mod:`jqm_node.api.schemas` declares)."""
+
+
+def _schema(name: str, fields: Mapping[str, Field]) -> dict[str, Any]:
+    properties = {key: dict(item.openapi) for key, item in fields.items()}
+    return {"type": "object", **_DETAILS.get(name, {}), "properties": properties}
+
 
 SCHEMAS: dict[str, Any] = {
-    "Parameter": {
-        "type": "object",
-        "required": ["key", "value"],
-        "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
-        "description": "one entry of a Map<String,String>; XML: <entry><key/><value/></entry>",
-    },
-    "Parameters": {"type": "array", "items": _ref("Parameter"), "nullable": True},
-    "Queue": {
-        "type": "object",
-        "properties": {"id": {"type": "integer"}, "name": _STR, "description": _STR},
-    },
-    "JobInstance": {
-        "type": "object",
-        "properties": {
-            "id": _ID, "applicationName": _STR, "parent": _INT, "user": _STR, "sessionID": _STR, "traceId": _STR,
-            "state": _STATE, "position": _INT, "priority": _INT, "queue": _ref("Queue"), "queueName": _STR,
-            "keyword1": _STR, "keyword2": _STR, "keyword3": _STR, "definitionKeyword1": _STR,
-            "definitionKeyword2": _STR, "definitionKeyword3": _STR, "module": _STR, "email": _STR, "application": _STR,
-            "parameters": _ref("Parameters"), "progress": _INT,
-            "messages": {"type": "array", "items": {"type": "string"}, "description": "XML: <messages><message/>"},
-            "enqueueDate": _DATE, "beganRunningDate": _DATE, "endDate": _DATE, "runAfter": _DATE, "nodeName": _STR,
-            "highlander": {"type": "boolean"}, "fromSchedule": {"type": "boolean"},
-        },
-    },
-    "JobRequest": {
-        "type": "object",
-        "required": ["applicationName"],
-        "description": "XML root element: jobRequestBaseImpl (any name is accepted)",
-        "properties": {
-            "applicationName": {"type": "string", "minLength": 1}, "sessionID": _STR, "traceId": _STR,
-            "application": _STR, "user": _STR, "module": _STR, "keyword1": _STR, "keyword2": _STR, "keyword3": _STR,
-            "email": _STR,
-            "queueName": _STR, "parentJobId": _INT, "scheduleId": {**_INT, "description": "not supported: 400"},
-            "startState": {"type": "string", "enum": ["SUBMITTED", "HOLDED"], "nullable": True},
-            "priority": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
-            "parameters": _ref("Parameters"), "runAfter": _DATE,
-            "recurrence": {**_STR, "description": "not supported: 400"},
-        },
-    },
-    "SortItem": {
-        "type": "object",
-        "properties": {
-            "order": {"type": "string", "enum": ["ASCENDING", "DESCENDING"]},
-            "col": {"type": "string", "enum": [
-                "ID", "APPLICATIONNAME", "QUEUENAME", "STATUS", "DATEENQUEUE", "DATEATTRIBUTION", "DATEEXECUTION",
-                "DATEEND", "USERNAME", "PARENTID",
-            ]},
-        },
-    },
-    "Query": {
-        "type": "object",
-        "description": "XML root element: queryBaseImpl (any name is accepted); string filters accept SQL % wildcards",
-        "properties": {
-            "jobInstanceId": _INT, "parentId": _INT, "queueId": _INT,
-            "applicationName": {"type": "array", "items": {"type": "string"}, "nullable": True},
-            "user": _STR, "sessionId": _STR, "jobDefKeyword1": _STR, "jobDefKeyword2": _STR, "jobDefKeyword3": _STR,
-            "jobDefModule": _STR, "jobDefApplication": _STR, "instanceKeyword1": _STR, "instanceKeyword2": _STR,
-            "instanceKeyword3": _STR, "instanceModule": _STR, "instanceApplication": _STR, "queueName": _STR,
-            "nodeName": _STR, "enqueuedBefore": _DATE, "enqueuedAfter": _DATE, "beganRunningBefore": _DATE,
-            "beganRunningAfter": _DATE, "endedBefore": _DATE, "endedAfter": _DATE,
-            "statuses": {"type": "array", "items": _STATE, "nullable": True},
-            "jobInstanceIds": {"type": "array", "items": _ID, "nullable": True, "description": "extension"},
-            "firstRow": {"type": "integer", "minimum": 0, "nullable": True},
-            "pageSize": {"type": "integer", "minimum": 0, "nullable": True, "default": 50},
-            "sortby": {"type": "array", "items": _ref("SortItem"), "nullable": True},
-            "queryLiveInstances": {"type": "boolean", "default": False},
-            "queryHistoryInstances": {"type": "boolean", "default": True},
-            "resultSize": {**_INT, "readOnly": True},
-            "instances": {"type": "array", "items": _ref("JobInstance"), "nullable": True, "readOnly": True},
-        },
-    },
-    "Deliverable": {
-        "type": "object",
-        "required": ["id"],
-        "properties": {"filePath": _STR, "fileFamily": _STR, "id": _ID, "originalName": _STR},
-    },
-    "JobDef": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"}, "description": _STR, "canBeRestarted": {"type": "boolean"},
-            "queue": _ref("Queue"), "applicationName": _STR, "application": _STR, "module": _STR, "keyword1": _STR,
-            "keyword2": _STR, "keyword3": _STR, "highlander": {"type": "boolean"}, "parameters": _ref("Parameters"),
-            "schedules": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "ErrorDto": {
-        "type": "object",
-        "properties": {
-            "userReadableMessage": _STR, "developerMessage": _STR, "stacktrace": _STR,
-            "errorCode": {"type": "integer"}, "userMessageKey": _STR, "userMessageParams": {"nullable": True},
-            "httpStatus": {"type": "integer"},
-        },
-    },
+    **{name: _schema(name, fields) for name, fields in OBJECTS.items()},
     "IdList": {"type": "array", "items": _ID},
-}  # fmt: skip
+}
 
 
 def _content(schema: dict[str, Any], *types: str) -> dict[str, Any]:

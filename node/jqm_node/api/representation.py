@@ -25,39 +25,21 @@ from xml.parsers import expat
 
 from aiohttp import web
 
+from jqm_node.api.schemas import keys_of_kind, wrapped_lists
 from jqm_node.errors import BadRequestError, JqmError
 
 JSON = "application/json"
 XML = "application/xml"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
-DATE_KEYS = frozenset(
-    {
-        "enqueueDate", "beganRunningDate", "endDate", "runAfter",
-        "enqueuedBefore", "enqueuedAfter", "beganRunningBefore", "beganRunningAfter", "endedBefore", "endedAfter",
-    }
-)  # fmt: skip
+DATE_KEYS = keys_of_kind("date")
 """Fields holding a ``java.util.Calendar`` upstream: epoch milliseconds in JSON, ``xs:dateTime`` in XML."""
-
-WRAPPED_LISTS = {
-    "parameters": "entry",
-    "messages": "message",
-    "statuses": "status",
-    "sortby": "sortitem",
-    "instances": "instance",
-    "userMessageParams": "entry",
-}
+INT_KEYS = keys_of_kind("integer")
+BOOL_KEYS = keys_of_kind("boolean")
+WRAPPED_LISTS = wrapped_lists()
 """List fields written inside a wrapper element, with the name of their items. Other lists are written
 as repeated elements, as JAXB writes a collection without ``@XmlElementWrapper``; when parsing, an
 element that repeats becomes a list."""
-
-INT_KEYS = frozenset(
-    {
-        "id", "parent", "position", "priority", "progress", "parentJobId", "scheduleId", "jobInstanceId",
-        "parentId", "queueId", "firstRow", "pageSize", "resultSize", "errorCode", "httpStatus", "jobInstanceIds",
-    }
-)  # fmt: skip
-BOOL_KEYS = frozenset({"highlander", "fromSchedule", "canBeRestarted", "queryLiveInstances", "queryHistoryInstances"})
 
 MAX_DATE_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant both sides can write
 
