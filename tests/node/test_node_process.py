@@ -105,6 +105,15 @@ def test_job_environment(start_node: StartNode) -> None:
     assert not Path(env["JQM_JI_TEMP_DIR"]).exists(), "the temp dir is purged at the end"
 
 
+def test_log_level_sets_the_nodes_log_and_reaches_jobs(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("Level", 'echo "$JQM_NODE_LOG_LEVEL"')]},
+                      args=["--log-level", "debug"])  # fmt: skip
+    job_id = node.enqueue("Level")
+    assert node.wait_state(job_id, "ENDED") == "ENDED"
+    assert node.request("GET", f"/ws/simple/stdout?id={job_id}")[2] == b"DEBUG\n"
+    assert f"DEBUG jqm_node.engine: job {job_id} (Level) ended" in node.log_path.read_text()
+
+
 def test_shell_job_runs_in_the_application_root(start_node: StartNode) -> None:
     """Upstream's ShellJobInstanceTracker starts the process in the node's application root
     (``pb.directory(node.getRepo())``), the directory it exports as JQM_NODE_APPLICATION_ROOT: a relative

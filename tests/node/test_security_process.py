@@ -144,7 +144,7 @@ def test_auth_on_without_users_exits_2_with_a_clear_message(tmp_path: Path) -> N
         (["--auth", "off", "--management-listen", "nowhere"], "expected HOST:PORT"),
         (["--auth", "off", "--tls-cert-file", "/etc/hostname"], "TLS needs both"),
         (["--auth", "off", "--header-timeout", "0"], "greater than 0"),
-        (["--auth", "off", "--max-input-files", "many"], "expected a number"),
+        (["--auth", "off", "--max-input-files", "many"], "expected a whole number"),
     ],
 )
 def test_bad_security_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
