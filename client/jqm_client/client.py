@@ -101,7 +101,8 @@ class JqmClient:
     # -------------------------------------------------------------------------------- enqueue
 
     def enqueue(self, request: JobRequest | str) -> JobInstance:
-        """A new job; a bare string is the application name with no other field."""
+        """A new job; a bare string is the application name with no other field. The answer says SUBMITTED,
+        as upstream's does, whatever the job became since (held, scheduled, running): ``get_job`` tells."""
         return self._run(calls.enqueue(job_request(request)))
 
     def enqueue_from_history(self, job_id: int) -> int:

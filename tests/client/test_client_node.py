@@ -187,7 +187,8 @@ def test_history_enqueues_and_input_files(jqm: JqmClient) -> None:
     copies = jqm.bulk_enqueue_from_history([done.id, copy])
     assert len(copies) == 2
     held = jqm.enqueue(JobRequest(application_name="Echo", start_held=True))
-    assert held.state is State.HOLDED
+    assert held.state is State.SUBMITTED  # the enqueue answer, as upstream's: the request was accepted
+    assert jqm.get_job(held.id).state is State.HOLDED
     assert jqm.add_input_file(held.id, "input.txt", b"data") > 0
     assert jqm.messages(held.id) == []
     jqm.cancel(held.id)
