@@ -15,6 +15,7 @@ import pytest
 
 from jqm_node.ids import id_base
 from tests.node.conftest import RunningNode, launch_node, stop_node
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -102,13 +103,13 @@ def enqueue(node: RunningNode, application: str, **fields: Any) -> dict[str, Any
 
 
 def wait_state(node: RunningNode, job_id: int, *states: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = ok_json(node, "GET", f"/ji/{job_id}")
-        if job["state"] in states:
-            return job
-        time.sleep(0.02)
-    raise AssertionError(f"job {job_id} is {job['state']}, expected {states}")
+    """The job (JSON) once its state is one of ``states``."""
+
+    def reached() -> dict[str, Any] | None:
+        job: dict[str, Any] = ok_json(node, "GET", f"/ji/{job_id}")
+        return job if job["state"] in states else None
+
+    return wait_until(reached, what=f"job {job_id} in {states}", timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------------- enqueue and read

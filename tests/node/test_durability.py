@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +14,12 @@ import pytest
 
 from jqm_node.ids import BLOCK_SIZE, id_base, ip_from_id
 from tests.node.conftest import RunningNode, launch_node, loopback_addresses, shell_job, stop_node
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 JSON = {"Accept": "application/json"}
 PORT = 1789
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met in {timeout}s")
 
 
 def alive(pid: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from jqm_node.errors import BadRequestError, InvalidEnqueueError, NotFoundError,
 from jqm_node.model import JobDefinition, JobInstance, JobRequest, Queue, State
 from jqm_node.runner import Outcome, RunningJob
 from jqm_node.workspace import Workspace
+from tests.waiting import wait_until_async
 
 
 class ManualRunner:
@@ -175,11 +175,7 @@ async def test_run_after_waits_then_runs(runner: ManualRunner) -> None:
     engine = make_engine(runner)
     job = enqueue(engine, run_after=time.time() + 0.05)
     assert job.state is State.SCHEDULED
-    for _ in range(200):
-        if job.state is State.RUNNING:
-            break
-        await asyncio.sleep(0.01)
-    assert job.state is State.RUNNING
+    await wait_until_async(lambda: job.state is State.RUNNING, what="the scheduled job started", within=5)
 
 
 async def test_queue_pause_and_clear(runner: ManualRunner) -> None:

@@ -6,13 +6,13 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from jqm_node.ids import id_base, ip_from_id
 from tests.node.conftest import RunningNode, StartNode, shell_job
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +32,6 @@ LEGACY_STATUS_KEYS = (
     "ip", "name", "idsUsed", "idCapacity", "idsRemaining", "draining", "drainReason", "auth", "accepting", "stopping",
     "running", "queued",
 )  # fmt: skip
-
-
-def wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def error_code(body: bytes) -> int:
@@ -181,13 +172,13 @@ def test_kill_ends_the_whole_process_tree(start_node: StartNode, tmp_path: Path)
     tree = f"sleep 300 & echo $! >> {pids}; (sleep 300 & echo $! >> {pids}; wait) & echo $$ >> {pids}; wait"
     node = start_node(config={"jobDefinitions": [shell_job("Tree", tree)]})
     job_id = node.enqueue("Tree")
-    wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3)
+    wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3, what="the three pids of the tree")
     assert node.state(job_id) == "RUNNING"
     status, _, body = node.request("POST", f"/ws/client/ji/killed/{job_id}")
     assert status in (200, 204), body
     assert node.wait_state(job_id, "CRASHED", "KILLED") == "CRASHED"  # upstream ShellRunnerTest.testKill: not OK
     numbers = [int(p) for p in pids.read_text().split()]
-    wait_until(lambda: not any(alive(p) for p in numbers), timeout=15)
+    wait_until(lambda: not any(alive(p) for p in numbers), what="every process of the tree gone", timeout=15)
 
 
 def test_crash_pwsh_absent_and_stderr(start_node: StartNode) -> None:
@@ -316,9 +307,9 @@ def test_sigterm_kills_jobs_after_the_grace(start_node: StartNode, tmp_path: Pat
         env={"JQM_SHUTDOWN_GRACE": "0.5", "JQM_KILL_GRACE": "1"},
     )
     node.wait_state(node.enqueue("Long"), "RUNNING")
-    wait_until(pid_file.exists)
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the job's pid in its file")
     assert node.stop(signal.SIGTERM) == 0
-    wait_until(lambda: not alive(int(pid_file.read_text())))
+    wait_until(lambda: not alive(int(pid_file.read_text())), what="the job's process gone")
 
 
 def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
@@ -425,7 +416,7 @@ def test_sigterm_linger_keeps_answering_after_jobs_are_done(start_node: StartNod
     job_id = node.enqueue("T")
     node.wait_state(job_id, "ENDED")
     node.process.send_signal(signal.SIGTERM)
-    wait_until(lambda: node.request("GET", "/ws/simple/localnode/health")[0] == 503)
+    wait_until(lambda: node.request("GET", "/ws/simple/localnode/health")[0] == 503, what="health 503")
     assert node.state(job_id) == "ENDED"
     assert node.request("POST", "/ws/simple/ji", data=b"applicationname=T")[0] == 503
     assert node.process.poll() is None
