@@ -104,7 +104,7 @@ class Engine:
         self.definitions = {jd.name: jd for jd in definitions}
         for number, jd in enumerate(definitions, start=1):
             jd.id = number
-        self.runner = runner
+        self._runner = runner
         self.workspace = runner.workspace
         self._jobs: dict[int, JobInstance] = {}
         self._last_id = -1
@@ -380,7 +380,7 @@ class Engine:
             self._running_highlanders.add(job.definition.id)
         self._set_state(job, State.ATTRIBUTED)
         self._idle.clear()
-        running = self.runner.start(job, self._on_exit)
+        running = self._runner.start(job, self._on_exit)
         job.began_date = time.time()  # the process exists now
         self._running[job.id] = running
         self._set_state(job, State.RUNNING, pid=running.pid)
@@ -403,7 +403,7 @@ class Engine:
             final = State.CRASHED
             if outcome.exit_code < 0:
                 job.add_message(f"Ended by signal {-outcome.exit_code}")
-        self.runner.workspace.purge_job(job.id)
+        self._runner.workspace.purge_job(job.id)
         self._set_state(job, final)
         log.debug("job %s (%s) ended: %s, exit code %s", job.id, job.definition.name, final, outcome.exit_code)
         if not self._running:
@@ -412,7 +412,7 @@ class Engine:
 
     def _collect_deliverables(self, job: JobInstance) -> None:
         try:
-            collected = self.runner.workspace.collect_deliveries(job.id)
+            collected = self._runner.workspace.collect_deliveries(job.id)
         except OSError as e:
             log.error("job %s: could not collect its deliverables: %s", job.id, e)
             job.add_message(f"Could not collect deliverables: {e}")
@@ -518,7 +518,7 @@ class Engine:
             raise BadRequestError("Job instance does not exist or has already finished")
         job.add_message("Kill attempt on the job")
         self.journal.job(job)
-        self.runner.kill(running)
+        self._runner.kill(running)
         return job
 
     def pause_waiting(self, job_id: int) -> JobInstance:
@@ -543,7 +543,7 @@ class Engine:
         """Suspends the job's whole process group (SIGSTOP); its state stays RUNNING, as upstream."""
         job = self.get(job_id)
         running = self._running.get(job_id)
-        if running is None or not self.runner.pause(running):
+        if running is None or not self._runner.pause(running):
             raise BadRequestError("An attempt was made to pause a job instance that is not running or already paused")
         job.add_message("Paused")
         self.journal.job(job)
@@ -552,7 +552,7 @@ class Engine:
     def resume_running(self, job_id: int) -> JobInstance:
         job = self.get(job_id)
         running = self._running.get(job_id)
-        if running is None or not self.runner.resume(running):
+        if running is None or not self._runner.resume(running):
             raise BadRequestError("An attempt was made to resume a job instance that is not running or not paused")
         job.add_message("Resumed")
         self.journal.job(job)
@@ -739,7 +739,7 @@ class Engine:
         killed = list(self._running)
         for running in list(self._running.values()):
             running.job.add_message(reason)
-            self.runner.kill(running)
+            self._runner.kill(running)
         return killed
 
     def cancel_unstarted(self, reason: str) -> list[int]:

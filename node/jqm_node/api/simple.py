@@ -78,7 +78,7 @@ def job_log(engine: Engine, job: JobInstance, stream: str) -> web.StreamResponse
             headers={"Content-Disposition": f"attachment; filename={filename}"},
             content_type="application/octet-stream",
         )
-    workspace = engine.runner.workspace
+    workspace = engine.workspace
     path = workspace.stdout_path(job.id) if stream == "stdout" else workspace.stderr_path(job.id)
     return attachment(Path(path), filename)
 
