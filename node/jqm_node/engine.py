@@ -53,6 +53,7 @@ from jqm_node.model import (
     State,
 )
 from jqm_node.runner import JobRunner, Outcome, RunningJob
+from jqm_node.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,15 @@ class Counters:
 
 
 class Engine:
+    # Slots: reads of the engine's state sit on every request's path (a waiting job's position reads the
+    # store once per job ahead of it), and a slot is read at the same speed however many there are.
+    __slots__ = (
+        "_accept_until", "_changed", "_deliverables", "_enqueued", "_idle", "_ids", "_in_id_order", "_jobs",
+        "_next_rank", "_queues_by_id", "_ready", "_runner", "_running", "_running_highlanders", "_scheduled",
+        "_scheduled_timer", "_state_counts", "default_queue", "definitions", "drain_reason", "draining", "history",
+        "ip", "journal", "node_name", "queues", "shutting_down", "stopping",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
@@ -105,9 +115,7 @@ class Engine:
         for number, jd in enumerate(definitions, start=1):
             jd.id = number
         self._runner = runner
-        self.workspace = runner.workspace
         self._jobs: dict[int, JobInstance] = {}
-        self._last_id = -1
         self._in_id_order = True
         """False once a job was stored after one of a higher ID: :meth:`in_id_order` sorts the store then."""
         self._deliverables: dict[int, Deliverable] = {}
@@ -304,6 +312,11 @@ class Engine:
         """The job of this ID in the store or held history, or None."""
         return self._jobs.get(job_id) or self.history.jobs.get(job_id)
 
+    @property
+    def workspace(self) -> Workspace:
+        """Where the node keeps job logs and files."""
+        return self._runner.workspace
+
     def is_running(self, job_id: int) -> bool:
         return job_id in self._running
 
@@ -439,11 +452,10 @@ class Engine:
     # ------------------------------------------------------------------ the store: every change goes through here
 
     def _store(self, job: JobInstance) -> None:
+        if self._jobs and job.id < next(reversed(self._jobs)):  # the last stored
+            self._in_id_order = False
         self._jobs[job.id] = job
         self._state_counts[(job.queue.name, job.state)] += 1
-        if job.id < self._last_id:
-            self._in_id_order = False
-        self._last_id = max(self._last_id, job.id)
 
     def _drop(self, job: JobInstance) -> None:
         del self._jobs[job.id]
