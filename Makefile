@@ -20,9 +20,10 @@ $(INSTALLED): pyproject.toml
 
 venv: $(INSTALLED) ## create .venv with the project and its tools
 
-lint: $(INSTALLED) ## ruff, import contracts, Dockerfile lint
+lint: $(INSTALLED) ## ruff, mypy --strict, import contracts, Dockerfile lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/hadolint node/Dockerfile operator/Dockerfile cluster/images/*.Dockerfile
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import aiohttp
 
 from bench.servers import BenchNode, jqm_node
-from jqm_node.config import NodeConfig
+from jqm_node.config import NodeConfig, Settings
 from jqm_node.model import JobDefinition, JobRequest, Queue
-from jqm_node.node import Node, Settings
+from jqm_node.node import Node
 
 SLOTS = 4
 

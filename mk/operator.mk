@@ -12,12 +12,9 @@ OPERATOR_SET_default :=
 OPERATOR_SET_full := --set sample.enabled=true --set nodeAccess=proxy --set replicaCount=2 \
 	--set 'watchNamespaces={team-a,team-b}'
 
-.PHONY: lint-operator helm-operator operator-crds
+.PHONY: lint-operator helm-operator
 
 lint: lint-operator
-
-operator-crds: ## copy crds/ into the chart, which ships identical copies (tests/operator/test_chart.py checks them)
-	cp crds/jqmcluster.yaml crds/kopf-peering.yaml $(OPERATOR_CHART)/crds/
 
 helm-operator: ## build helm (from the Go module proxy) if the cache lacks it
 	@test -x $(OPERATOR_HELM) || bash cluster/build.sh helm

@@ -148,7 +148,7 @@ class AsyncJqmClient:
             try:
                 step = plan.send(answer)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any; the plan returns T
             answer = await self._step(step)
 
     async def _chunks(self, plan: plans.Plan[Any]) -> AsyncIterator[LogChunk]:

@@ -89,7 +89,7 @@ class JqmClient:
             try:
                 step = plan.send(answer)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any; the plan returns T
             answer = None
             if isinstance(step, Call):
                 answer = self._run(step)
@@ -101,7 +101,8 @@ class JqmClient:
     # -------------------------------------------------------------------------------- enqueue
 
     def enqueue(self, request: JobRequest | str) -> JobInstance:
-        """A new job; a bare string is the application name with no other field."""
+        """A new job; a bare string is the application name with no other field. The answer says SUBMITTED,
+        as upstream's does, whatever the job became since (held, scheduled, running): ``get_job`` tells."""
         return self._run(calls.enqueue(job_request(request)))
 
     def enqueue_from_history(self, job_id: int) -> int:
@@ -269,4 +270,4 @@ def _result(steps: Generator[LogChunk, None, T]) -> T:
         try:
             next(steps)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return stop.value  # type: ignore[no-any-return]  # StopIteration.value is Any; the plan returns T

@@ -21,13 +21,14 @@ class State(StrEnum):
     CRASHED = "CRASHED"
     ENDED = "ENDED"
     KILLED = "KILLED"
+    """In upstream's enum; a killed job ends CRASHED (as upstream since 3.0), only nodes before issue 11 said KILLED."""
     HOLDED = "HOLDED"
     CANCELLED = "CANCELLED"
     SCHEDULED = "SCHEDULED"
 
     @property
     def is_final(self) -> bool:
-        """True once the job can no longer change: ENDED, CRASHED, KILLED or CANCELLED."""
+        """True once the job can no longer change: ENDED, CRASHED or CANCELLED (or KILLED, from older nodes)."""
         return self in FINAL_STATES
 
 

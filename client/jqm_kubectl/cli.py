@@ -40,7 +40,7 @@ examples:
   kubectl jqm logs demo 2130706434000001 -f
   kubectl jqm kill demo 2130706434000001
 
-exit codes: 0 done (job ENDED), 1 job CRASHED/KILLED/CANCELLED, 2 usage, 3 --timeout passed,
+exit codes: 0 done (job ENDED), 1 job CRASHED (killed jobs too) or CANCELLED, 2 usage, 3 --timeout passed,
 4 access refused, 5 not found, 6 unreachable, 7 refused by JQM, 130 interrupted
 """
 

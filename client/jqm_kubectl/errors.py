@@ -8,7 +8,7 @@ from enum import IntEnum
 class Exit(IntEnum):
     OK = 0
     JOB_FAILED = 1
-    """The job ended CRASHED, KILLED or CANCELLED (commands that wait)."""
+    """The job ended CRASHED (killed jobs end CRASHED) or CANCELLED (commands that wait)."""
     USAGE = 2
     TIMEOUT = 3
     """--timeout passed before the job ended; the job goes on."""

@@ -26,7 +26,7 @@ INVALID_ENQUEUE = 6  # upstream's errorDto code for invalid enqueue parameters (
 
 
 def exit_for(job: JobInstance) -> Exit:
-    """0 when the job ENDED, 1 when it CRASHED, was KILLED or CANCELLED."""
+    """0 when the job ENDED, 1 otherwise: CRASHED (a killed job too), CANCELLED (or KILLED, from older nodes)."""
     return Exit.OK if job.state is State.ENDED else Exit.JOB_FAILED
 
 

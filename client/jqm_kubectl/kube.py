@@ -68,10 +68,11 @@ class KubeSession:
     def __init__(self, *, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
         try:
             configuration = client.Configuration()
-            config.load_kube_config(  # type: ignore[no-untyped-call]
+            config.load_kube_config(  # type: ignore[no-untyped-call]  # kubernetes' config loaders: no annotations
                 config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False
             )
-            contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+            listed = config.list_kube_config_contexts  # kubernetes' config loaders have no annotations
+            contexts, current = listed(config_file=kubeconfig)  # type: ignore[no-untyped-call]  # (same)
         except (ConfigException, OSError, ValueError) as e:
             raise PluginError(f"cannot load the kubeconfig: {e}", Exit.UNREACHABLE) from None
         chosen = next((c for c in contexts if c.get("name") == context), current) if context else current
@@ -82,7 +83,7 @@ class KubeSession:
         self._custom = client.CustomObjectsApi(self.api)
 
     def close(self) -> None:
-        self.api.close()  # type: ignore[no-untyped-call]
+        self.api.close()  # type: ignore[no-untyped-call]  # the generated ApiClient has no annotations
 
     def _call(self, what: str, fn: Callable[[], T], *, not_found: str | None = None) -> T:
         """Runs one API call, turning its failures into messages (``not_found`` for a 404)."""

@@ -48,7 +48,7 @@ class Api:
         method: str,
         path: str,
         body: Any = None,
-        params: dict | None = None,
+        params: dict[str, str] | None = None,
         content_type: str = "application/json",
     ) -> Obj:
         url = self.server + path + ("?" + urlencode(params) if params else "")
@@ -95,7 +95,7 @@ class Api:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
-    async def _watch_from(self, path: str, rv: str, params: dict) -> AsyncIterator[tuple[str, Obj]]:
+    async def _watch_from(self, path: str, rv: str, params: dict[str, str]) -> AsyncIterator[tuple[str, Obj]]:
         query = {**params, "watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true", "timeoutSeconds": "300"}
         url = f"{self.server}{path}?{urlencode(query)}"
         timeout = aiohttp.ClientTimeout(total=None, sock_read=330)

@@ -7,6 +7,7 @@ import ipaddress
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -135,7 +136,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def kubeconfig(server: str, ca: bytes, cert: bytes, key: bytes, user: str) -> dict:
+def kubeconfig(server: str, ca: bytes, cert: bytes, key: bytes, user: str) -> dict[str, Any]:
     """A single-context kubeconfig with embedded credentials."""
     return {
         "apiVersion": "v1",

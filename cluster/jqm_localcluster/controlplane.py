@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -37,7 +38,8 @@ class Ports:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _port_free(port: int) -> bool:
@@ -152,7 +154,7 @@ def argv(component: str, bins: layout.Binaries, state: layout.StateDir, ports: P
     raise ValueError(component)
 
 
-def scheduler_config(kubeconfig: Path) -> dict:
+def scheduler_config(kubeconfig: Path) -> dict[str, Any]:
     return {
         "apiVersion": "kubescheduler.config.k8s.io/v1",
         "kind": "KubeSchedulerConfiguration",
@@ -171,18 +173,19 @@ def probe(url: str, ctx: ssl.SSLContext | None = None) -> bool:
     """True when GET url answers 200."""
     try:
         with urllib.request.urlopen(url, timeout=2, context=ctx) as resp:
-            return resp.status == 200
+            return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False
 
 
-def get_json(url: str, ctx: ssl.SSLContext) -> dict | None:
-    """GET url as JSON; None when it cannot be had (not found, not reachable)."""
+def get_json(url: str, ctx: ssl.SSLContext) -> dict[str, Any] | None:
+    """GET url as a JSON object; None when it cannot be had (not found, not reachable, not an object)."""
     try:
         with urllib.request.urlopen(url, timeout=5, context=ctx) as resp:
-            return json.loads(resp.read())
+            value = json.loads(resp.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
+    return value if isinstance(value, dict) else None
 
 
 def wait_for(what: str, url: str, ctx: ssl.SSLContext | None, daemon: procs.Daemon, timeout: float) -> None:

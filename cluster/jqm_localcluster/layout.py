@@ -47,12 +47,15 @@ LEGACY_NETNS_PREFIX = "jqm-"
 def pod_ip_range() -> tuple[str, str]:
     """The host-local IPAM range: ``$JQM_POD_IP_RANGE`` ("10.244.0.10-10.244.0.13") or the whole /24."""
     first, _, last = os.environ.get(POD_IP_RANGE_ENV, DEFAULT_POD_IP_RANGE).partition("-")
-    net = ipaddress.ip_network(POD_CIDR)
+    net = ipaddress.IPv4Network(POD_CIDR)
     for address in (first, last):
-        ip = ipaddress.ip_address(address.strip())
+        try:
+            ip = ipaddress.IPv4Address(address.strip())
+        except ValueError:
+            raise ValueError(f"{POD_IP_RANGE_ENV}: {address} is not an IPv4 address") from None
         if ip not in net or str(ip) in (NODE_IP, str(net.network_address), str(net.broadcast_address)):
             raise ValueError(f"{POD_IP_RANGE_ENV}: {address} is not a pod address of {POD_CIDR}")
-    if ipaddress.ip_address(first.strip()) > ipaddress.ip_address(last.strip()):
+    if ipaddress.IPv4Address(first.strip()) > ipaddress.IPv4Address(last.strip()):
         raise ValueError(f"{POD_IP_RANGE_ENV}: {first} comes after {last}")
     return first.strip(), last.strip()
 

@@ -10,8 +10,9 @@ from aiohttp import web
 from jqm_node.api import access, client, cluster_view, console, management, openapi, peer, simple
 from jqm_node.api.errors import error_middleware
 from jqm_node.api.limits import body_timeout_middleware
+from jqm_node.api.routes import register
 from jqm_node.cluster.forwarding import forwarding_middleware
-from jqm_node.cluster.routing import object_id_of
+from jqm_node.cluster.routing import id_finder
 from jqm_node.node import NODE_KEY, Node
 
 MAX_REQUEST_BYTES = 2**20
@@ -21,15 +22,16 @@ their own limits (``JQM_MAX_INPUT_BYTES``)."""
 
 def build_app(node: Node) -> web.Application:
     security = node.settings.security
-    forwarding = forwarding_middleware(forwarder=node.forwarder, resolver=node.resolver, id_of=object_id_of)
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[NODE_KEY] = node
-    app.add_routes(simple.routes())
-    app.add_routes(client.routes())
-    app.add_routes(openapi.routes())
-    app.add_routes(peer.routes())
-    app.add_routes(cluster_view.routes())
-    app.add_routes(console.routes())
+    scopes = register(
+        app.router,
+        [
+            *simple.routes(), *client.routes(), *openapi.routes(), *peer.routes(), *cluster_view.routes(),
+            *console.routes(),
+        ],
+    )  # fmt: skip
+    forwarding = forwarding_middleware(forwarder=node.forwarder, resolver=node.resolver, id_of=id_finder(scopes))
     rules = access.rules_for(app.router.routes(), access.ROUTE_RULES)  # every route has its rule, or no start
     guard = access.access_middleware(rules=rules, verifier=node.verifier, cluster_secret=security.cluster_secret)
     timeout = body_timeout_middleware(security.body_timeout, exempt_prefix=access.PEER_PREFIX)

@@ -7,10 +7,13 @@ Heap entries are never removed in place: an entry whose job no longer matches it
 cancelled, re-prioritised) is skipped when popped. Dispatch runs when something frees or fills a
 slot (enqueue, job end, resume, a run-after date), never on a polling interval.
 
-Every state change goes through :meth:`Engine._set_state`, which keeps the per-queue, per-state
-counters that ``/metrics`` and ``/node/status`` read in O(1), and records the job in the journal
-(:mod:`jqm_node.journal`) before anything is acknowledged. Reads fall back to the history this node
-holds for nodes that left (:mod:`jqm_node.history`).
+The store is private: callers read jobs through :meth:`Engine.find`, :meth:`Engine.get` and
+:meth:`Engine.in_id_order`, and the counters through :meth:`Engine.counters`. Every change to the
+store goes through :meth:`Engine._store`, :meth:`Engine._drop`, :meth:`Engine._move` and
+:meth:`Engine._set_state`, which keep the per-queue, per-state counters that ``/metrics`` and
+``/node/status`` read in O(1); state changes are recorded in the journal (:mod:`jqm_node.journal`)
+before anything is acknowledged. Reads fall back to the history this node holds for nodes that left
+(:mod:`jqm_node.history`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ import heapq
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import NoReturn
 
 from jqm_node.errors import (
     BadRequestError,
@@ -48,6 +54,7 @@ from jqm_node.model import (
     State,
 )
 from jqm_node.runner import JobRunner, Outcome, RunningJob
+from jqm_node.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,32 @@ SIGTERM_DRAIN_REASON = "sigterm"
 """``drainReason`` of a node draining because it got SIGTERM."""
 
 
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """The engine's counters at one moment (what ``/metrics`` and ``/node/status`` report)."""
+
+    by_queue_and_state: Mapping[tuple[str, State], int]
+    """This node's jobs (not the history it holds for others) by queue name and state."""
+    running: int
+    """Job processes running."""
+    enqueued: int
+    """Jobs created since the node started."""
+
+    def total(self, states: Iterable[State] = State) -> int:
+        wanted = frozenset(states)
+        return sum(n for (_, state), n in self.by_queue_and_state.items() if state in wanted)
+
+
 class Engine:
+    # Slots: reads of the engine's state sit on every request's path (a waiting job's position reads the
+    # store once per job ahead of it), and a slot is read at the same speed however many there are.
+    __slots__ = (
+        "_accept_until", "_changed", "_deliverables", "_enqueued", "_idle", "_ids", "_in_id_order", "_jobs",
+        "_next_rank", "_queues_by_id", "_ready", "_runner", "_running", "_running_highlanders", "_scheduled",
+        "_scheduled_timer", "_state_counts", "default_queue", "definitions", "drain_reason", "draining", "history",
+        "ip", "journal", "node_name", "on_finished", "queues", "shutting_down", "stopping",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
@@ -71,7 +103,7 @@ class Engine:
     ) -> None:
         self.ip = ip
         self.node_name = node_name
-        self.ids: IdSource = ids if ids is not None else IdAllocator(ip, id_limit)
+        self._ids: IdSource = ids if ids is not None else IdAllocator(ip, id_limit)
         """Job, deliverable and input file IDs all come from here: one ID never names two things."""
         self.journal: JobJournal = journal if journal is not None else NoJournal()
         self.history = (
@@ -83,12 +115,14 @@ class Engine:
         self.definitions = {jd.name: jd for jd in definitions}
         for number, jd in enumerate(definitions, start=1):
             jd.id = number
-        self.runner = runner
-        self.jobs: dict[int, JobInstance] = {}
-        self.deliverables: dict[int, Deliverable] = {}
-        self.running: dict[int, RunningJob] = {}
-        self.state_counts: Counter[tuple[str, State]] = Counter()
-        self.enqueued_total = 0
+        self._runner = runner
+        self._jobs: dict[int, JobInstance] = {}
+        self._in_id_order = True
+        """False once a job was stored after one of a higher ID: :meth:`in_id_order` sorts the store then."""
+        self._deliverables: dict[int, Deliverable] = {}
+        self._running: dict[int, RunningJob] = {}
+        self._state_counts: Counter[tuple[str, State]] = Counter()
+        self._enqueued = 0
         self.on_finished: list[Callable[[JobInstance], None]] = []
         """Called with each job that has just reached a final state (``/metrics`` counts them)."""
         self.draining = False
@@ -98,7 +132,6 @@ class Engine:
         """True from SIGTERM on: the node drains for good and exits (``stopping`` in ``/node/status``)."""
         self.stopping = False
         """True once the node starts no job any more (the last steps of a shutdown)."""
-        self._crash_when_ended: set[int] = set()
         self._ready: dict[int, list[tuple[int, float, int]]] = {q.id: [] for q in queues}
         self._scheduled: list[tuple[float, int]] = []
         self._scheduled_timer: asyncio.TimerHandle | None = None
@@ -120,11 +153,20 @@ class Engine:
     @property
     def dispatching(self) -> bool:
         """True while the node takes new work: what the health URL reports."""
-        return not (self.draining or self.stopping) and self.ids.unavailable_reason() is None
+        return self.not_dispatching_reason() is None
 
-    def count(self, states: Iterable[State]) -> int:
-        wanted = set(states)
-        return sum(n for (_, state), n in self.state_counts.items() if state in wanted)
+    def not_dispatching_reason(self) -> str | None:
+        """Why the node takes no new work (draining, stopping, no ID to hand out), or None."""
+        if self.draining:
+            return "draining"
+        if self.stopping:
+            return "stopping"
+        return self._ids.unavailable_reason()
+
+    def counters(self) -> Counters:
+        return Counters(
+            by_queue_and_state=dict(self._state_counts), running=len(self._running), enqueued=self._enqueued
+        )
 
     # ------------------------------------------------------------------ enqueue
 
@@ -190,14 +232,14 @@ class Engine:
             email=request.email,
             application=request.application if request.application is not None else jd.application,
             run_after=request.run_after,
+            from_schedule=request.run_after is not None,
         )
         if not self.journal.job(job):
             raise UnavailableError(
                 "this node cannot write its journal (see its log); it refuses new jobs rather than lose them"
             )
-        self.jobs[job_id] = job
-        self.enqueued_total += 1
-        self.state_counts[(queue.name, state)] += 1
+        self._store(job)
+        self._enqueued += 1
         if state is State.SCHEDULED:
             self._schedule(job)
         elif state is State.SUBMITTED:
@@ -206,7 +248,7 @@ class Engine:
 
     def _new_id(self) -> int:
         try:
-            return self.ids.next_id()
+            return self._ids.next_id()
         except (IdsExhaustedError, IdsUnavailableError) as e:
             raise UnavailableError(str(e)) from None
 
@@ -237,7 +279,7 @@ class Engine:
 
     def _waiting_highlander(self, jd: JobDefinition) -> JobInstance | None:
         for _, _, job_id in self._ready[self._definition_queue(jd).id]:
-            job = self.jobs.get(job_id)
+            job = self._jobs.get(job_id)
             if job is not None and job.definition is jd and job.state is State.SUBMITTED:
                 return job
         return None
@@ -253,15 +295,15 @@ class Engine:
         job = self.find(job_id)
         if job is None:
             self._absent(job_id, "job instance")
-        return job  # type: ignore[return-value]
+        return job
 
     def deliverable(self, deliverable_id: int) -> Deliverable:
-        item = self.deliverables.get(deliverable_id) or self.history.deliverables.get(deliverable_id)
+        item = self._deliverables.get(deliverable_id) or self.history.deliverables.get(deliverable_id)
         if item is None:
             self._absent(deliverable_id, "deliverable")
-        return item  # type: ignore[return-value]
+        return item
 
-    def _absent(self, object_id: int, what: str) -> None:
+    def _absent(self, object_id: int, what: str) -> NoReturn:
         if self.history.holds_range_of(object_id):
             raise GoneError(
                 f"No {what} of ID {object_id} any more: its node {ip_from_id(object_id)} left the cluster and its "
@@ -271,19 +313,31 @@ class Engine:
 
     def find(self, job_id: int) -> JobInstance | None:
         """The job of this ID in the store or held history, or None."""
-        return self.jobs.get(job_id) or self.history.jobs.get(job_id)
+        return self._jobs.get(job_id) or self.history.jobs.get(job_id)
+
+    @property
+    def workspace(self) -> Workspace:
+        """Where the node keeps job logs and files."""
+        return self._runner.workspace
+
+    def is_running(self, job_id: int) -> bool:
+        return job_id in self._running
 
     def in_id_order(self) -> Iterator[JobInstance]:
-        """Every job of the store and of the held history, by ID."""
+        """Every job of the store and of the held history, by ID (the store is kept in ID order: IDs only
+        grow, and it is sorted again on the rare occasion one did not)."""
+        if not self._in_id_order:
+            self._jobs = dict(sorted(self._jobs.items()))
+            self._in_id_order = True
         if not self.history.jobs:
-            return iter(self.jobs.values())  # insertion order is ID order
-        return heapq.merge(self.jobs.values(), self.history.in_id_order(), key=lambda job: job.id)
+            return iter(self._jobs.values())
+        return heapq.merge(self._jobs.values(), self.history.in_id_order(), key=lambda job: job.id)
 
     def knows(self, object_id: int) -> bool:
         """True when a job or deliverable of this ID is in this node's store or held history."""
         return (
-            object_id in self.jobs
-            or object_id in self.deliverables
+            object_id in self._jobs
+            or object_id in self._deliverables
             or object_id in self.history.jobs
             or object_id in self.history.deliverables
         )
@@ -315,7 +369,7 @@ class Engine:
     def _is_current(self, entry: tuple[int, float, int]) -> bool:
         """False for a heap entry left behind by a start, cancel, re-prioritisation or move."""
         neg_priority, rank, job_id = entry
-        job = self.jobs.get(job_id)
+        job = self._jobs.get(job_id)
         return job is not None and job.state is State.SUBMITTED and job.priority == -neg_priority and job.rank == rank
 
     def _dispatch(self, queue: Queue) -> None:
@@ -326,9 +380,9 @@ class Engine:
         blocked: list[tuple[int, float, int]] = []
         while heap and queue.free_slots > 0:
             entry = heapq.heappop(heap)
-            if not self._is_current(entry) or self.jobs[entry[2]].queue is not queue:
+            if not self._is_current(entry) or self._jobs[entry[2]].queue is not queue:
                 continue
-            job = self.jobs[entry[2]]
+            job = self._jobs[entry[2]]
             if job.definition.highlander and job.definition.id in self._running_highlanders:
                 blocked.append(entry)
                 continue
@@ -342,25 +396,22 @@ class Engine:
             self._running_highlanders.add(job.definition.id)
         self._set_state(job, State.ATTRIBUTED)
         self._idle.clear()
-        running = self.runner.start(job, self._on_exit)
+        running = self._runner.start(job, self._on_exit)
         job.began_date = time.time()  # the process exists now
-        self.running[job.id] = running
+        self._running[job.id] = running
         self._set_state(job, State.RUNNING, pid=running.pid)
 
     def _on_exit(self, running: RunningJob, outcome: Outcome) -> None:
         job = running.job
-        del self.running[job.id]
+        del self._running[job.id]
         job.queue.running -= 1
         job.end_date = time.time()
         if job.definition.highlander:
             self._running_highlanders.discard(job.definition.id)
         if outcome.reason:
             job.add_message(outcome.reason)
-        if job.id in self._crash_when_ended:
-            self._crash_when_ended.discard(job.id)
-            final = State.CRASHED
-        elif outcome.killed:
-            final = State.KILLED
+        if outcome.killed:
+            final = State.CRASHED  # upstream: "Killed jobs now consistently report as CRASHED"
         elif outcome.exit_code == 0:
             final = State.ENDED
             self._collect_deliverables(job)
@@ -368,23 +419,23 @@ class Engine:
             final = State.CRASHED
             if outcome.exit_code < 0:
                 job.add_message(f"Ended by signal {-outcome.exit_code}")
-        self.runner.workspace.purge_job(job.id)
+        self._runner.workspace.purge_job(job.id)
         self._set_state(job, final)
         log.debug("job %s (%s) ended: %s, exit code %s", job.id, job.definition.name, final, outcome.exit_code)
-        if not self.running:
+        if not self._running:
             self._idle.set()
         self._dispatch(job.queue)
 
     def _collect_deliverables(self, job: JobInstance) -> None:
         try:
-            collected = self.runner.workspace.collect_deliveries(job.id)
+            collected = self._runner.workspace.collect_deliveries(job.id)
         except OSError as e:
             log.error("job %s: could not collect its deliverables: %s", job.id, e)
             job.add_message(f"Could not collect deliverables: {e}")
             return
         for stored, original in collected:
             try:
-                deliverable_id = self.ids.next_id()
+                deliverable_id = self._ids.next_id()
             except (IdsExhaustedError, IdsUnavailableError) as e:
                 log.error("job %s: deliverable %s kept on disk without an ID: %s", job.id, stored, e)
                 job.add_message(f"Deliverable {original} could not be registered: {e}")
@@ -393,16 +444,33 @@ class Engine:
                 id=deliverable_id,
                 job_id=job.id,
                 path=str(stored),
-                file_family=job.definition.name,
+                file_family=PurePath(original).name,  # upstream: the file's name (ShellJobInstanceTracker)
                 original_name=original,
             )
-            self.deliverables[deliverable.id] = deliverable
+            self._deliverables[deliverable.id] = deliverable
             if job.deliverables is None:
                 job.deliverables = []
             job.deliverables.append(deliverable)
 
+    # ------------------------------------------------------------------ the store: every change goes through here
+
+    def _store(self, job: JobInstance) -> None:
+        if self._jobs and job.id < next(reversed(self._jobs)):  # the last stored
+            self._in_id_order = False
+        self._jobs[job.id] = job
+        self._state_counts[(job.queue.name, job.state)] += 1
+
+    def _drop(self, job: JobInstance) -> None:
+        del self._jobs[job.id]
+        self._state_counts[(job.queue.name, job.state)] -= 1
+
+    def _move(self, job: JobInstance, queue: Queue) -> None:
+        self._state_counts[(job.queue.name, job.state)] -= 1
+        self._state_counts[(queue.name, job.state)] += 1
+        job.queue = queue
+
     def _set_state(self, job: JobInstance, state: State, *, pid: int | None = None) -> None:
-        counts = self.state_counts
+        counts = self._state_counts
         counts[(job.queue.name, job.state)] -= 1
         counts[(job.queue.name, state)] += 1
         job.state = state
@@ -434,7 +502,7 @@ class Engine:
         now = time.time()
         while self._scheduled and self._scheduled[0][0] <= now:
             run_after, job_id = heapq.heappop(self._scheduled)
-            job = self.jobs.get(job_id)
+            job = self._jobs.get(job_id)
             if job is not None and job.state is State.SCHEDULED and job.run_after == run_after:
                 self._make_ready(job)
         self._arm_scheduled_timer()
@@ -443,33 +511,32 @@ class Engine:
 
     def cancel(self, job_id: int) -> JobInstance:
         job = self.get(job_id)
-        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+        if job.state not in WAITING_STATES:
             raise BadRequestError("the job is already running, has already finished or never existed to begin with")
         job.end_date = time.time()
         self._set_state(job, State.CANCELLED)
         return job
 
     def delete_waiting(self, job_id: int) -> None:
-        job = self.jobs.get(job_id)
+        job = self._jobs.get(job_id)
         if job is None:
             raise DeleteNotFoundError(f"No job instance of ID {job_id}")
-        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+        if job.state not in WAITING_STATES:
             raise BadRequestError("An attempt was made to delete a job instance that was already running or done")
-        self.state_counts[(job.queue.name, job.state)] -= 1
-        del self.jobs[job_id]
+        self._drop(job)
         self.journal.removed(job_id)
 
     def kill(self, job_id: int) -> JobInstance:
         """Cancels a waiting job; asks a running one to stop (SIGTERM, then SIGKILL)."""
         job = self.get(job_id)
-        if job.state in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+        if job.state in WAITING_STATES:
             return self.cancel(job_id)
-        running = self.running.get(job_id)
+        running = self._running.get(job_id)
         if running is None:
             raise BadRequestError("Job instance does not exist or has already finished")
         job.add_message("Kill attempt on the job")
         self.journal.job(job)
-        self.runner.kill(running)
+        self._runner.kill(running)
         return job
 
     def pause_waiting(self, job_id: int) -> JobInstance:
@@ -493,8 +560,8 @@ class Engine:
     def pause_running(self, job_id: int) -> JobInstance:
         """Suspends the job's whole process group (SIGSTOP); its state stays RUNNING, as upstream."""
         job = self.get(job_id)
-        running = self.running.get(job_id)
-        if running is None or not self.runner.pause(running):
+        running = self._running.get(job_id)
+        if running is None or not self._runner.pause(running):
             raise BadRequestError("An attempt was made to pause a job instance that is not running or already paused")
         job.add_message("Paused")
         self.journal.job(job)
@@ -502,8 +569,8 @@ class Engine:
 
     def resume_running(self, job_id: int) -> JobInstance:
         job = self.get(job_id)
-        running = self.running.get(job_id)
-        if running is None or not self.runner.resume(running):
+        running = self._running.get(job_id)
+        if running is None or not self._runner.resume(running):
             raise BadRequestError("An attempt was made to resume a job instance that is not running or not paused")
         job.add_message("Resumed")
         self.journal.job(job)
@@ -520,8 +587,7 @@ class Engine:
         if isinstance(job, HeldJob):
             self.history.jobs.pop(job_id, None)
         else:
-            self.state_counts[(job.queue.name, job.state)] -= 1
-            del self.jobs[job_id]
+            self._drop(job)
         self.journal.removed(job_id)
         return restarted
 
@@ -542,7 +608,7 @@ class Engine:
         job = self.get(job_id)
         if job.state is not State.SUBMITTED:
             raise BadRequestError("Job does not exist or is already running.")
-        ranks = sorted(self.jobs[i].rank for i in self.positions(job.queue) if i != job_id)
+        ranks = sorted(self._jobs[i].rank for i in self.positions(job.queue) if i != job_id)
         index = min(max(position, 1), len(ranks) + 1) - 1
         if not ranks:
             job.rank = self._take_rank()
@@ -558,7 +624,7 @@ class Engine:
 
     def set_run_after(self, job_id: int, when: float) -> JobInstance:
         job = self.get(job_id)
-        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+        if job.state not in WAITING_STATES:
             raise BadRequestError("Job instance does not exist or has already started")
         job.run_after = when
         self.journal.job(job)
@@ -572,11 +638,9 @@ class Engine:
 
     def set_queue(self, job_id: int, queue: Queue) -> JobInstance:
         job = self.get(job_id)
-        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+        if job.state not in WAITING_STATES:
             raise BadRequestError("Job instance does not exist or has already started")
-        self.state_counts[(job.queue.name, job.state)] -= 1
-        self.state_counts[(queue.name, job.state)] += 1
-        job.queue = queue
+        self._move(job, queue)
         self.journal.job(job)
         self._requeue_if_waiting(job)
         return job
@@ -589,7 +653,7 @@ class Engine:
     def new_input_file_id(self, job_id: int) -> int:
         """An ID for a file given to a job before it starts (upstream: only while it waits)."""
         job = self.get(job_id)
-        if job.state not in (State.SUBMITTED, State.SCHEDULED, State.HOLDED):
+        if job.state not in WAITING_STATES:
             raise BadRequestError("Job instance is already assigned to a node - cannot add input files")
         return self._new_id()
 
@@ -603,13 +667,12 @@ class Engine:
         self._dispatch(queue)
 
     def clear_queue(self, queue: Queue) -> int:
-        """Cancels every job waiting in ``queue``; returns how many."""
-        waiting = [
-            job for job in self.jobs.values()
-            if job.queue is queue and job.state in (State.SUBMITTED, State.SCHEDULED, State.HOLDED)
-        ]  # fmt: skip
-        for job in waiting:
-            self.cancel(job.id)
+        """Deletes every job waiting in ``queue`` (submitted, held, scheduled), as upstream's
+        ``ji_delete_waiting_in_queue_id``: they leave the store as a ``DELETE ji/waiting/{id}`` does.
+        Returns how many."""
+        waiting = [job.id for job in self._jobs.values() if job.queue is queue and job.state in WAITING_STATES]
+        for job_id in waiting:
+            self.delete_waiting(job_id)
         return len(waiting)
 
     # ------------------------------------------------------------------ lifecycle
@@ -617,11 +680,10 @@ class Engine:
     def adopt(self, jobs: Iterable[JobInstance]) -> None:
         """Takes jobs recovered from the journal (none running) into the store, queues and timers."""
         for job in sorted(jobs, key=lambda j: j.id):
-            self.jobs[job.id] = job
-            self.state_counts[(job.queue.name, job.state)] += 1
+            self._store(job)
             self._next_rank = max(self._next_rank, job.rank)
             for deliverable in job.deliverables or ():
-                self.deliverables[deliverable.id] = deliverable
+                self._deliverables[deliverable.id] = deliverable
             if job.state is State.SUBMITTED:
                 heapq.heappush(self._ready[job.queue.id], (-job.priority, job.rank, job.id))
             elif job.state is State.SCHEDULED and job.run_after is not None:
@@ -658,13 +720,13 @@ class Engine:
     def settled(self, *, deadline: float) -> bool:
         """True once nothing can start or run any more before ``deadline`` (epoch seconds): the accept
         window is closed, no job runs, no job waits in an enabled queue, none is due before the deadline."""
-        if self.accepting or self.running:
+        if self.accepting or self._running:
             return False
-        for (queue_name, state), count in self.state_counts.items():
+        for (queue_name, state), count in self._state_counts.items():
             if state is State.SUBMITTED and count and self.queues[queue_name].enabled:
                 return False
         for run_after, job_id in self._scheduled:
-            job = self.jobs.get(job_id)
+            job = self._jobs.get(job_id)
             if run_after < deadline and job is not None and job.state is State.SCHEDULED and job.run_after == run_after:
                 return False
         return True
@@ -692,16 +754,15 @@ class Engine:
 
     def kill_running(self, reason: str) -> list[int]:
         """Kills every running job (SIGTERM, SIGKILL after the kill grace); they end CRASHED with ``reason``."""
-        killed = list(self.running)
-        for running in list(self.running.values()):
+        killed = list(self._running)
+        for running in list(self._running.values()):
             running.job.add_message(reason)
-            self._crash_when_ended.add(running.job.id)
-            self.runner.kill(running)
+            self._runner.kill(running)
         return killed
 
     def cancel_unstarted(self, reason: str) -> list[int]:
         """Ends every job that never started (waiting, held, scheduled) CANCELLED with ``reason``."""
-        cancelled = [job for job in self.jobs.values() if job.state in WAITING_STATES]
+        cancelled = [job for job in self._jobs.values() if job.state in WAITING_STATES]
         for job in cancelled:
             job.add_message(reason)
             job.end_date = time.time()

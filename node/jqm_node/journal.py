@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jqm_node.model import HeldJob, JobInstance
-from jqm_node.records import job_to_fields
+from jqm_node.records import FIELDS_BY_VERSION, job_to_fields
 
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.jsonl"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: job records end with ``fromSchedule``; version 1 journals are read too."""
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 """One encoder for every record: ``json.dumps`` with options builds a new encoder per call."""
@@ -73,6 +74,8 @@ class JournalContent:
     held_ranges: list[tuple[str, int, int]] = field(default_factory=list)
     handovers: list[list[Any]] = field(default_factory=list)
     damaged: int = 0
+    job_fields: int = FIELDS_BY_VERSION[FORMAT_VERSION]
+    """How many fields its job records have (its format version says): the pid or log references follow."""
 
 
 def read_journal(path: Path) -> JournalContent:
@@ -112,7 +115,9 @@ def _apply(content: JournalContent, record: list[Any]) -> None:
         content.held_ranges.append((str(record[1]), int(record[2]), int(record[3])))
     elif kind == "V":
         content.handovers.append(record[1:])
-    elif kind != "N":
+    elif kind == "N":
+        content.job_fields = FIELDS_BY_VERSION[int(record[1])]
+    else:
         raise ValueError(f"unknown record kind {kind!r}")
 
 

@@ -70,7 +70,7 @@ async def hand_over(node: Node, *, not_run: int) -> None:
     node.handover = sent
     if sent.error:
         log.error("the history of this node (%d finished job(s)) was not handed over: %s",
-                  len(node.engine.jobs) + len(node.history), sent.error)  # fmt: skip
+                  node.engine.counters().total() + len(node.history), sent.error)  # fmt: skip
         return
     if sent.to is not None:
         log.info("handed the history over to %s: %d job(s) in %.1fs; custody recorded in the ledger: %s",

@@ -15,6 +15,8 @@ class State(StrEnum):
     CRASHED = "CRASHED"
     ENDED = "ENDED"
     KILLED = "KILLED"
+    """Upstream's enum still names it, but no job ends KILLED (upstream 3: "Killed jobs now consistently
+    report as CRASHED. KILLED is no longer a job status"): a query may name it and finds nothing."""
     HOLDED = "HOLDED"
     CANCELLED = "CANCELLED"
     SCHEDULED = "SCHEDULED"
@@ -22,7 +24,7 @@ class State(StrEnum):
 
 WAITING_STATES = frozenset({State.SUBMITTED, State.HOLDED, State.SCHEDULED})
 ACTIVE_STATES = WAITING_STATES | {State.ATTRIBUTED, State.RUNNING}
-FINAL_STATES = frozenset({State.CRASHED, State.ENDED, State.KILLED, State.CANCELLED})
+FINAL_STATES = frozenset({State.CRASHED, State.ENDED, State.CANCELLED})
 
 
 class PathType(StrEnum):
@@ -107,6 +109,8 @@ class JobInstance:
     email: str | None = None
     application: str | None = None
     run_after: float | None = None
+    from_schedule: bool = False
+    """Enqueued with a run-after date (upstream's ``fromSchedule``); a later delay does not change it."""
     began_date: float | None = None
     end_date: float | None = None
     progress: int | None = None
@@ -128,6 +132,11 @@ class HeldJob(JobInstance):
     stdout_ref: tuple[str, int, int] | None = None
     """Where its stdout is kept: (log pack name, offset, length); None when empty."""
     stderr_ref: tuple[str, int, int] | None = None
+
+
+def ran_on(job: JobInstance, local_node: str) -> str:
+    """The name of the node a job ran on: ``local_node`` for this node's jobs, the original one for held jobs."""
+    return job.origin_node if isinstance(job, HeldJob) else local_node
 
 
 @dataclass(slots=True)

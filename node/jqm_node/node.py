@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from aiohttp import web
 
@@ -18,7 +16,7 @@ from jqm_node.cluster.custody import CustodyDirectory, OwnerResolver
 from jqm_node.cluster.forwarding import Forwarder
 from jqm_node.cluster.handover import HandoverSent
 from jqm_node.cluster.membership import Membership
-from jqm_node.config import NodeConfig
+from jqm_node.config import NodeConfig, Settings
 from jqm_node.engine import Engine
 from jqm_node.history import HeldHistory
 from jqm_node.ids import BLOCK_SIZE, IdAllocator
@@ -38,39 +36,6 @@ log = logging.getLogger(__name__)
 
 FIRST_RESERVATION_WAIT = 5.0
 EXPIRY_INTERVAL = 60.0
-
-
-@dataclass(slots=True)
-class Settings:
-    ip: str
-    name: str
-    host: str
-    port: int
-    workdir: Path
-    id_limit: int
-    shutdown_grace: float
-    kill_grace: float
-    shutdown_linger: float = 0.0
-    peers: tuple[str, ...] = ()
-    peers_dns: str | None = None
-    peer_port: int = 1789
-    forward_timeout: float = 10.0
-    forward_connect_timeout: float = 1.0
-    drain_accept_seconds: float = 0.0
-    id_ledger: str | None = None
-    """Normalised ``JQM_ID_LEDGER`` (``file:PATH`` or ``configmap:NS/NAME``); None: no ledger."""
-    journal: bool = True
-    history_max_jobs: int = 100_000
-    history_max_age: float = 7 * 86_400.0
-    handover_log_bytes: int = 16 * 1024
-    handover_timeout: float = 60.0
-    security: SecuritySettings = field(default_factory=SecuritySettings)
-
-    @property
-    def api_local_url(self) -> str:
-        """Where a job reaches this node's API: localhost unless the node listens on one address only."""
-        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"{'https' if self.security.tls else 'http'}://{host}:{self.port}"
 
 
 class Node:
@@ -94,6 +59,7 @@ class Node:
             api_local_url=settings.api_local_url,
             kill_grace=settings.kill_grace,
             base_env=_job_base_env(security),
+            log_level=settings.log_level,
             credentials=self.job_credentials if security.auth_enabled else None,
         )
         self.journal = Journal(self.workspace.root / JOURNAL_NAME) if settings.journal else None

@@ -1,9 +1,11 @@
 """Spawning job processes and learning of their end without polling or helper threads.
 
-``os.posix_spawnp`` starts the process in its own process group (so a kill reaches the whole tree)
-with stdout/stderr opened straight onto the log files (no pipes to pump), and a pidfd registered
-with the event loop tells us the moment it exits. This is cheaper than asyncio's subprocess
-machinery, which adds transports and, on Python 3.11, a watcher thread per child.
+Each job process starts in its own process group (so a kill reaches the whole tree), in the node's
+application root, with stdout/stderr opened straight onto the log files (no pipes to pump); a pidfd
+registered with the event loop tells us the moment it exits. :class:`subprocess.Popen` starts it (it
+vforks, and unlike ``os.posix_spawn`` it can set the working directory); none of its waiting machinery
+runs: the pidfd does, which is cheaper than asyncio's subprocess transports and, on Python 3.11, a
+watcher thread per child.
 """
 
 from __future__ import annotations
@@ -12,36 +14,52 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
-_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)  # Python ignores these; children must not inherit that
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
+Process = subprocess.Popen[bytes]
 
-def spawn(args: Sequence[str], *, env: Mapping[str, str], stdout_path: str, stderr_path: str) -> int:
-    """Starts ``args`` as the leader of a new process group and returns its pid.
 
-    Raises ``OSError`` when the program cannot be executed (missing, not executable).
+def spawn(args: Sequence[str], *, env: Mapping[str, str], cwd: Path, stdout_path: str, stderr_path: str) -> Process:
+    """Starts ``args`` in ``cwd`` as the leader of a new process group, with default signal handling
+    (Python ignores SIGPIPE and SIGXFSZ; children must not inherit that).
+
+    Raises ``OSError`` when the program cannot be executed (missing, not executable) or ``cwd`` is missing.
     """
-    file_actions = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, stdout_path, _LOG_FLAGS, 0o640),
-        (os.POSIX_SPAWN_OPEN, 2, stderr_path, _LOG_FLAGS, 0o640),
-    ]
-    return os.posix_spawnp(
-        args[0], list(args), dict(env), file_actions=file_actions, setpgroup=0, setsigdef=_RESET_SIGNALS
-    )
+    stdout = os.open(stdout_path, _LOG_FLAGS, 0o640)
+    try:
+        stderr = os.open(stderr_path, _LOG_FLAGS, 0o640)
+        try:
+            return subprocess.Popen(
+                list(args),
+                env=dict(env),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                process_group=0,
+                restore_signals=True,
+            )
+        finally:
+            os.close(stderr)
+    finally:
+        os.close(stdout)
 
 
-def watch_exit(loop: asyncio.AbstractEventLoop, pid: int, on_exit: Callable[[int], None]) -> None:
-    """Calls ``on_exit(exit_code)`` from the loop once ``pid`` has ended (negative: killed by signal)."""
-    pidfd = os.pidfd_open(pid)
+def watch_exit(loop: asyncio.AbstractEventLoop, process: Process, on_exit: Callable[[int], None]) -> None:
+    """Calls ``on_exit(exit_code)`` from the loop once ``process`` has ended (negative: killed by signal).
+
+    The process is reaped by its own ``wait`` (at once: it has ended), so ``subprocess`` never reaps it
+    behind our back and never sees it as left running."""
+    pidfd = os.pidfd_open(process.pid)
 
     def reap() -> None:
         loop.remove_reader(pidfd)
         os.close(pidfd)
-        _, status = os.waitpid(pid, 0)
-        on_exit(os.waitstatus_to_exitcode(status))
+        on_exit(process.wait())
 
     loop.add_reader(pidfd, reap)
 

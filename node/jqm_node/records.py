@@ -3,6 +3,8 @@
 A list, not an object, because a node writes one per enqueue and per state change: field names
 would double the journal's size and cost. The order is fixed (``FIELDS``); a record may be longer
 than a reader knows (fields added later at the end are ignored) or shorter (missing ones are None).
+Where a record is followed by more data (the journal's pid and log references), the journal's format
+version says how many fields its records have (:data:`FIELDS_BY_VERSION`).
 
 Jobs refer to their definition and queue by name. A :class:`Catalog` turns names back into this
 node's objects, or into placeholders when this node has no such definition or queue (a definition
@@ -12,15 +14,17 @@ removed from the configuration, or a handed-over job of a node configured differ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from jqm_node.model import Deliverable, JobDefinition, JobInstance, Queue, State
 
 FIELDS = (
     "id", "definition", "queue", "state", "rank", "enqueueDate", "priority", "parameters", "parent", "user",
     "session", "trace", "keyword1", "keyword2", "keyword3", "module", "email", "application", "runAfter",
-    "began", "end", "progress", "messages", "deliverables",
+    "began", "end", "progress", "messages", "deliverables", "fromSchedule",
 )  # fmt: skip
+FIELDS_BY_VERSION = {1: FIELDS.index("fromSchedule"), 2: len(FIELDS)}
+"""How many fields the job records of each journal format version have."""
 
 J = TypeVar("J", bound=JobInstance)
 
@@ -30,7 +34,8 @@ class RecordError(ValueError):
 
 
 def job_to_fields(job: JobInstance) -> list[Any]:
-    """The job as a list in ``FIELDS`` order; parameters shared with the definition are written as None."""
+    """The job as a list in ``FIELDS`` order; parameters shared with the definition are written as None,
+    ``fromSchedule`` as 1 or 0."""
     shared = job.parameters is job.definition.parameters
     return [
         job.id, job.definition.name, job.queue.name, job.state.value, job.rank, job.enqueue_date, job.priority,
@@ -38,6 +43,7 @@ def job_to_fields(job: JobInstance) -> list[Any]:
         job.keyword1, job.keyword2, job.keyword3, job.module, job.email, job.application, job.run_after,
         job.began_date, job.end_date, job.progress, job.messages,
         [[d.id, d.path, d.file_family, d.original_name] for d in job.deliverables] if job.deliverables else None,
+        int(job.from_schedule),
     ]  # fmt: skip
 
 
@@ -69,7 +75,17 @@ class Catalog:
         return id(item) in self._placeholders
 
 
-def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInstance, **extra: Any) -> J:  # type: ignore[assignment]
+@overload
+def job_from_fields(fields: list[Any], catalog: Catalog) -> JobInstance: ...
+
+
+@overload
+def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J], **extra: Any) -> J: ...
+
+
+def job_from_fields(
+    fields: list[Any], catalog: Catalog, cls: type[JobInstance] = JobInstance, **extra: Any
+) -> JobInstance:
     """A job (of ``cls``, with ``extra`` attributes) from ``job_to_fields`` output; RecordError if damaged."""
     f = list(fields[: len(FIELDS)]) + [None] * (len(FIELDS) - len(fields))
     try:
@@ -79,7 +95,7 @@ def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInsta
             id=_int(f[0]),
             definition=jd,
             queue=catalog.queue(_text(f[2])),
-            state=State(f[3]),
+            state=_state(f[3]),
             rank=float(f[4]),
             enqueue_date=float(f[5]),
             priority=int(f[6] or 0),
@@ -99,6 +115,7 @@ def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInsta
             end_date=_opt_float(f[20]),
             progress=_opt_int(f[21]),
             messages=[str(m) for m in f[22]] if f[22] else None,
+            from_schedule=f[24] == 1,
             **extra,
         )
         if f[23]:
@@ -111,6 +128,12 @@ def job_from_fields(fields: list[Any], catalog: Catalog, cls: type[J] = JobInsta
     except (TypeError, ValueError, IndexError, KeyError) as e:
         raise RecordError(f"not a job record ({e}): {str(fields)[:200]}") from None
     return job
+
+
+def _state(value: Any) -> State:
+    """A recorded state; KILLED, written by nodes before killed jobs ended CRASHED, is read as CRASHED."""
+    state = State(value)
+    return State.CRASHED if state is State.KILLED else state
 
 
 def _int(value: Any) -> int:

@@ -20,7 +20,7 @@ from jqm_node.ids import ip_from_id
 from jqm_node.journal import JournalContent, held_record
 from jqm_node.model import WAITING_STATES, HeldJob, JobInstance, State
 from jqm_node.process import kill_orphan_group
-from jqm_node.records import FIELDS, Catalog, RecordError, job_from_fields, job_to_fields
+from jqm_node.records import Catalog, RecordError, job_from_fields, job_to_fields
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,13 @@ def rebuild(content: JournalContent, catalog: Catalog, *, now: float | None = No
     result = Recovered(damaged=content.damaged)
     for fields in content.jobs.values():
         try:
-            job: JobInstance = job_from_fields(fields, catalog)
+            job: JobInstance = job_from_fields(fields[: content.job_fields], catalog)
         except RecordError as e:
             log.warning("journal: %s", e)
             result.damaged += 1
             continue
         if job.state in (State.RUNNING, State.ATTRIBUTED):
-            pid = fields[len(FIELDS)] if len(fields) > len(FIELDS) else None
+            pid = fields[content.job_fields] if len(fields) > content.job_fields else None
             if isinstance(pid, int) and kill_orphan_group(pid, f"JQM_JI_ID={job.id}"):
                 result.orphans_killed += 1
             job.state = State.CRASHED
@@ -83,7 +83,7 @@ def rebuild(content: JournalContent, catalog: Catalog, *, now: float | None = No
                 result.cancelled.append(job.id)
         result.jobs.append(job)
     for _, origin_node, record in content.held.values():
-        fields, refs = record[: len(FIELDS)], [*record[len(FIELDS) :], None, None]
+        fields, refs = record[: content.job_fields], [*record[content.job_fields :], None, None]
         try:
             held = job_from_fields(fields, catalog, HeldJob, origin_node=origin_node)
             held.stdout_ref, held.stderr_ref = (_log_ref(r) for r in refs[:2])

@@ -113,7 +113,9 @@ class JobRunner:
             if job.definition.path_type is PathType.POWERSHELLCOMMAND and not self.pwsh_available:
                 raise FileNotFoundError("pwsh (PowerShell) is not installed on this node")
             env = self.environment(job, login=login, password=password)
-            running.pid = spawn(build_arguments(job), env=env, stdout_path=stdout, stderr_path=stderr)
+            process = spawn(
+                build_arguments(job), env=env, cwd=self.workspace.root, stdout_path=stdout, stderr_path=stderr
+            )
         except OSError as e:
             self._revoke(job.id)
             reason = f"could not start the job process: {e.strerror or e}"
@@ -121,6 +123,7 @@ class JobRunner:
                 err.write(reason + "\n")
             loop.call_soon(on_exit, running, Outcome(exit_code=127, reason=reason))
             return running
+        running.pid = process.pid
 
         def ended(exit_code: int) -> None:
             self._revoke(job.id)  # the job's credential dies with its process
@@ -130,7 +133,7 @@ class JobRunner:
                 kill_group_quietly(running.pid)  # leave no orphan of a killed tree behind
             on_exit(running, Outcome(exit_code=exit_code, killed=running.kill_requested))
 
-        watch_exit(loop, running.pid, ended)
+        watch_exit(loop, process, ended)
         if job.definition.max_time_running > 0:
             running.timers.append(
                 loop.call_later(job.definition.max_time_running * 60, self._time_limit_reached, running)

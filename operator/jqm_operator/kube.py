@@ -31,9 +31,9 @@ REQUEST_TIMEOUT = (5, 30)
 def load_credentials() -> client.ApiClient:
     """In-cluster credentials when in a pod, else the kubeconfig (``$KUBECONFIG`` or ~/.kube/config)."""
     try:
-        config.load_incluster_config()
+        config.load_incluster_config()  # type: ignore[no-untyped-call]  # kubernetes' config loaders have no annotations
     except config.ConfigException:
-        config.load_kube_config()
+        config.load_kube_config()  # type: ignore[no-untyped-call]  # (same)
     return client.ApiClient()
 
 
@@ -169,12 +169,12 @@ class KubeClusterApi:
         return list(_body(response).get("items") or [])
 
     def evict_pod(self, *, namespace: str, name: str, uid: str) -> bool:
-        eviction = {
-            "apiVersion": "policy/v1",
-            "kind": "Eviction",
-            "metadata": {"name": name, "namespace": namespace},
-            "deleteOptions": {"preconditions": {"uid": uid}},
-        }
+        eviction = client.V1Eviction(
+            api_version="policy/v1",
+            kind="Eviction",
+            metadata=client.V1ObjectMeta(name=name, namespace=namespace),
+            delete_options=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid)),
+        )
         with refusals():
             try:
                 self._core.create_namespaced_pod_eviction(

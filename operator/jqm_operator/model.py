@@ -1,8 +1,9 @@
 """The JqmCluster spec as typed, immutable values, with the operator-side defaults.
 
 The API server applies the CRD defaults, but the operator must not depend on that alone: objects created
-before a default was added, and the unit tests, hand over partial specs. Every default here equals the one
-in ``crds/jqmcluster.yaml`` (a test walks the CRD schema and checks it), so both paths give one answer.
+before a default was added, and the unit tests, hand over partial specs. Every default is written once, on the
+dataclasses below (:func:`parse_spec` passes only what a spec sets), and equals the one in
+``crds/jqmcluster.yaml`` (a test walks the CRD schema and checks it), so both paths give one answer.
 Queues and job definitions stay plain mappings: their CRD field names are, by design, the node's own
 configuration keys, so they pass through untouched.
 """
@@ -10,10 +11,12 @@ configuration keys, so they pass through untouched.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_REPLICAS = 2
 DEFAULT_IMAGE = "jqm-node:latest"
@@ -162,84 +165,89 @@ class ClusterSpec:
     network_policy: NetworkPolicySpec = field(default_factory=NetworkPolicySpec)
 
 
+Reader = tuple[str, Callable[[Any], Any]]
+"""(attribute of the dataclass, converter of the CRD value)."""
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def _read(data: Mapping[str, Any], readers: Mapping[str, Reader]) -> dict[str, Any]:
+    """The attributes the CRD keys of ``data`` set (``""`` and null set nothing), each read by its converter."""
+    return {attribute: read(data[key]) for key, (attribute, read) in readers.items() if _given(data.get(key))}
+
+
+def _build(cls: Callable[..., T], data: Mapping[str, Any], readers: Mapping[str, Reader], **fixed: Any) -> T:
+    """``cls`` from what ``data`` sets and ``fixed`` (None values left out); every other attribute keeps the
+    dataclass's own default: the defaults are written once, on the dataclasses."""
+    return cls(**_read(data, readers), **{name: value for name, value in fixed.items() if value is not None})
+
+
+_SERVICE: Mapping[str, Reader] = {"type": ("type", str), "port": ("port", int), "annotations": ("annotations", _dict)}
+_INGRESS: Mapping[str, Reader] = {
+    "enabled": ("enabled", bool), "className": ("class_name", str), "host": ("host", str), "path": ("path", str),
+    "pathType": ("path_type", str), "tlsSecretName": ("tls_secret_name", str), "annotations": ("annotations", _dict),
+}  # fmt: skip
+_ID_LIMIT: Mapping[str, Reader] = {
+    "restartThreshold": ("restart_threshold", float), "restartThresholdIds": ("restart_threshold_ids", int),
+    "drainTimeoutSeconds": ("drain_timeout_seconds", int), "nodeIdCapacity": ("node_id_capacity", int),
+}  # fmt: skip
+_POD: Mapping[str, Reader] = {
+    "labels": ("labels", _dict), "annotations": ("annotations", _dict), "nodeSelector": ("node_selector", _dict),
+    "tolerations": ("tolerations", _list), "affinity": ("affinity", _dict), "env": ("env", _list),
+    "securityContext": ("security_context", _dict), "containerSecurityContext": ("container_security_context", _dict),
+    "priorityClassName": ("priority_class_name", str), "imagePullSecrets": ("image_pull_secrets", _list),
+}  # fmt: skip
+_AUTH: Mapping[str, Reader] = {"enabled": ("enabled", bool), "usersSecretName": ("users_secret_name", str)}
+_HISTORY: Mapping[str, Reader] = {
+    "maxJobs": ("max_jobs", int),
+    "maxAgeSeconds": ("max_age_seconds", int),
+    "logBytes": ("log_bytes", int),
+}
+_LIMITS: Mapping[str, Reader] = {"maxInputFiles": ("max_input_files", int), "maxInputBytes": ("max_input_bytes", int)}
+_NETWORK_POLICY: Mapping[str, Reader] = {
+    "enabled": ("enabled", bool),
+    "clientFrom": ("client_from", _list),
+    "managementFrom": ("management_from", _list),
+}
+_NODE_CONFIG: Mapping[str, Reader] = {
+    "shutdownGraceSeconds": ("shutdown_grace_seconds", int), "killGraceSeconds": ("kill_grace_seconds", int),
+    "handoverSeconds": ("handover_seconds", int),
+}  # fmt: skip
+_CLUSTER: Mapping[str, Reader] = {
+    "replicas": ("replicas", int), "image": ("image", str), "imagePullPolicy": ("image_pull_policy", str),
+    "resources": ("resources", _dict), "queues": ("queues", _list), "jobDefinitions": ("job_definitions", _list),
+}  # fmt: skip
+
+
 def parse_spec(spec: Mapping[str, Any] | None) -> ClusterSpec:
-    """Reads a JqmCluster ``spec`` (possibly partial) into a :class:`ClusterSpec`."""
+    """Reads a JqmCluster ``spec`` (possibly partial) into a :class:`ClusterSpec`; what it leaves out takes
+    the dataclasses' defaults."""
     spec = spec or {}
-    nodes = _dict(spec.get("nodeConfig"))
-    svc = _dict(spec.get("service"))
-    ing = _dict(spec.get("ingress"))
-    idl = _dict(spec.get("idLimit"))
-    pod = _dict(spec.get("pod"))
+    pod, limits, auth = _dict(spec.get("pod")), _dict(spec.get("limits")), _dict(spec.get("auth"))
     pdb = _dict(spec.get("podDisruptionBudget"))
-    auth = _dict(spec.get("auth"))
-    history = _dict(spec.get("history"))
-    limits = _dict(spec.get("limits"))
-    policy = _dict(spec.get("networkPolicy"))
-    return ClusterSpec(
-        replicas=int(spec.get("replicas", DEFAULT_REPLICAS)),
-        image=spec.get("image") or DEFAULT_IMAGE,
-        image_pull_policy=spec.get("imagePullPolicy") or DEFAULT_PULL_POLICY,
-        resources=_dict(spec["resources"]) if "resources" in spec else dict(DEFAULT_RESOURCES),
-        shutdown_grace_seconds=int(nodes.get("shutdownGraceSeconds", 30)),
-        kill_grace_seconds=int(nodes.get("killGraceSeconds", 10)),
-        handover_seconds=int(nodes.get("handoverSeconds", 60)),
-        queues=_list(spec.get("queues")),
-        job_definitions=_list(spec.get("jobDefinitions")),
+    return _build(
+        ClusterSpec,
+        spec,
+        _CLUSTER,
+        **_read(_dict(spec.get("nodeConfig")), _NODE_CONFIG),
         job_definitions_config_maps=tuple(
             ref["name"] for ref in _list(spec.get("jobDefinitionsFrom")) if isinstance(ref, Mapping)
         ),
-        max_unavailable=pdb.get("maxUnavailable", 1),
-        service=ServiceSpec(
-            type=svc.get("type", "LoadBalancer"),
-            port=int(svc.get("port", 1789)),
-            annotations=_dict(svc.get("annotations")),
-        ),
-        ingress=IngressSpec(
-            enabled=bool(ing.get("enabled", False)),
-            class_name=ing.get("className"),
-            host=ing.get("host"),
-            path=ing.get("path", "/"),
-            path_type=ing.get("pathType", "Prefix"),
-            tls_secret_name=ing.get("tlsSecretName"),
-            annotations=_dict(ing.get("annotations")),
-        ),
-        id_limit=IdLimitPolicy(
-            restart_threshold=float(idl.get("restartThreshold", 0.95)),
-            restart_threshold_ids=idl.get("restartThresholdIds"),
-            drain_timeout_seconds=int(idl.get("drainTimeoutSeconds", 600)),
-            node_id_capacity=int(idl.get("nodeIdCapacity", DEFAULT_ID_CAPACITY)),
-        ),
-        pod=PodOverrides(
-            labels=_dict(pod.get("labels")),
-            annotations=_dict(pod.get("annotations")),
-            node_selector=_dict(pod.get("nodeSelector")),
-            tolerations=_list(pod.get("tolerations")),
-            affinity=_dict(pod.get("affinity")),
-            env=_list(pod.get("env")),
-            security_context=_dict(pod.get("securityContext")),
-            container_security_context=_dict(pod.get("containerSecurityContext")),
-            priority_class_name=pod.get("priorityClassName"),
-            image_pull_secrets=tuple(_list(pod.get("imagePullSecrets"))),
-        ),
-        auth=AuthSpec(
-            enabled=bool(auth.get("enabled", True)),
-            users_secret_name=auth.get("usersSecretName") or None,
-            tls_secret_name=_dict(auth.get("tls")).get("secretName") or None,
-        ),
-        history=HistorySpec(
-            max_jobs=_optional_int(history.get("maxJobs")),
-            max_age_seconds=_optional_int(history.get("maxAgeSeconds")),
-            log_bytes=_optional_int(history.get("logBytes")),
-        ),
-        limits=LimitsSpec(
-            max_input_files=_optional_int(limits.get("maxInputFiles")),
-            max_input_bytes=_optional_int(limits.get("maxInputBytes")),
+        max_unavailable=pdb.get("maxUnavailable"),
+        service=_build(ServiceSpec, _dict(spec.get("service")), _SERVICE),
+        ingress=_build(IngressSpec, _dict(spec.get("ingress")), _INGRESS),
+        id_limit=_build(IdLimitPolicy, _dict(spec.get("idLimit")), _ID_LIMIT),
+        pod=_build(PodOverrides, pod, _POD),
+        auth=_build(AuthSpec, auth, _AUTH, tls_secret_name=_dict(auth.get("tls")).get("secretName") or None),
+        history=_build(HistorySpec, _dict(spec.get("history")), _HISTORY),
+        limits=_build(
+            LimitsSpec,
+            limits,
+            _LIMITS,
             # pod.workDirSizeLimit is the deprecated place of the same setting (the CRD refuses both at once).
             work_dir_size_limit=_quantity(limits.get("workDirSizeLimit") or pod.get("workDirSizeLimit")),
         ),
-        network_policy=NetworkPolicySpec(
-            enabled=bool(policy.get("enabled", False)),
-            client_from=_list(policy.get("clientFrom")),
-            management_from=_list(policy.get("managementFrom")),
-        ),
+        network_policy=_build(NetworkPolicySpec, _dict(spec.get("networkPolicy")), _NETWORK_POLICY),
     )

@@ -18,6 +18,7 @@ from jqm_operator.decisions import handovers as h
 from jqm_operator.decisions import restart as r
 from jqm_operator.decisions.ledger import LedgerSummary, summarize
 from jqm_operator.decisions.observation import NodeObservation
+from jqm_operator.idlimit_step import id_limit_step
 from jqm_operator.metrics import NodeCheck
 from jqm_operator.model import ClusterSpec
 from jqm_operator.nodewatch import observe
@@ -25,7 +26,6 @@ from jqm_operator.notes import Note
 from jqm_operator.ports import ApiRefused, ClusterApi, NodeApi
 from jqm_operator.reconcile import conditions_now
 from jqm_operator.recovery import recover_drains
-from jqm_operator.restarts import id_limit_step
 from jqm_operator.status import highest_usage_percent, node_entries
 
 MAX_DELETION_COST = 2**31 - 1

@@ -23,9 +23,10 @@ log = logging.getLogger("jqm_operator.uninstall")
 
 def _clusters(api: client.CustomObjectsApi) -> list[tuple[str, str, list[str]]]:
     found = api.list_cluster_custom_object(c.GROUP, c.VERSION, c.PLURAL, _request_timeout=REQUEST_TIMEOUT)
+    items = found.get("items", []) if isinstance(found, dict) else []
     return [
         (item["metadata"]["namespace"], item["metadata"]["name"], list(item["metadata"].get("finalizers") or []))
-        for item in found.get("items", [])
+        for item in items
     ]
 
 

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import yaml
 
 from jqm_client import BasicAuth, JqmClient
 from jqm_node.auth.passwords import hash_password
+from tests.waiting import wait_until
 
 NODE_IP = "127.0.0.61"
 STARTUP_SECONDS = 15.0
@@ -98,11 +98,16 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
     url = f"http://{NODE_IP}:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"jqm-node did not start:\n{log.read_text()}")
-            time.sleep(0.05)
+
+        def started() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"jqm-node exited with {process.returncode}:\n{log.read_text()}")
+            return _healthy(url)
+
+        try:
+            wait_until(started, what="jqm-node healthy", timeout=STARTUP_SECONDS)
+        except AssertionError as e:
+            raise AssertionError(f"{e}:\n{log.read_text()}") from None
         yield Node(url=url, auth=auth.credentials)
     finally:
         process.send_signal(signal.SIGTERM)

@@ -3,7 +3,6 @@ local cluster (started if needed, stopped after only if the tests started it).""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from kubernetes import client, config
 
 from jqm_localcluster import cluster, layout
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +39,11 @@ def namespace(core: client.CoreV1Api) -> Iterator[str]:
     exists: the API server refuses pods in a namespace the ServiceAccount controller has not reached yet."""
     name = f"lc-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})
-    deadline = time.monotonic() + 60
-    while not core.list_namespaced_service_account(name, field_selector="metadata.name=default").items:
-        assert time.monotonic() < deadline, f"no default ServiceAccount in {name} after 60 s"
-        time.sleep(0.1)
+    wait_until(
+        lambda: core.list_namespaced_service_account(name, field_selector="metadata.name=default").items,
+        what=f"the default ServiceAccount in {name}",
+        timeout=60,
+        every=0.1,
+    )
     yield name
     core.delete_namespace(name)

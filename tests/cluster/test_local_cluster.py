@@ -4,9 +4,7 @@ balancers. Requests go to loopback, the node address and the pods' own addresses
 from __future__ import annotations
 
 import ipaddress
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +12,11 @@ import pytest
 from kubernetes import client
 
 from jqm_localcluster import cni_mac, controlplane, layout, podnet
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 WAIT = 90.0
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT) -> Any:
-    """Poll check() until it returns something truthy (bounded), else fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def http_get(url: str) -> str:
@@ -73,7 +61,7 @@ def test_node_is_ready_with_a_lease(api_client: client.ApiClient, core: client.C
         found = leases.list_namespaced_lease("kube-node-lease", field_selector=f"metadata.name={layout.NODE_NAME}")
         return found.items[0] if found.items else None
 
-    assert wait_for("the node's lease", lease, timeout=60).spec.holder_identity == layout.NODE_NAME
+    assert wait_until(lease, what="the node's lease", timeout=60, every=0.5).spec.holder_identity == layout.NODE_NAME
 
 
 def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1Api, namespace: str) -> None:
@@ -106,7 +94,7 @@ def test_pod_has_its_own_address_volumes_env_and_full_status(core: client.CoreV1
         ],
     )
     core.create_namespaced_pod(namespace, pod)
-    ready = wait_for("pod Ready", lambda: pod_ready(core, namespace, "web"))
+    ready = wait_until(lambda: pod_ready(core, namespace, "web"), what="pod Ready", timeout=WAIT, every=0.5)
     ip = ready.status.pod_ip
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(layout.POD_CIDR)
     assert [a.ip for a in ready.status.pod_ips] == [ip]
@@ -148,9 +136,12 @@ def test_endpoint_slices_dns_and_load_balancer(
         eps = [e for s in slices.items for e in s.endpoints or [] if e.conditions.ready]
         return sorted(e.addresses[0] for e in eps) if len(eps) == 2 else []
 
-    wait_for("two ready endpoints", ready_endpoints)
-    ingress = wait_for(
-        "LB address", lambda: core.read_namespaced_service("web", namespace).status.load_balancer.ingress
+    wait_until(ready_endpoints, what="two ready endpoints", timeout=WAIT, every=0.5)
+    ingress = wait_until(
+        lambda: core.read_namespaced_service("web", namespace).status.load_balancer.ingress,
+        what="LB address",
+        timeout=WAIT,
+        every=0.5,
     )
     lb_ip = ingress[0].ip
     assert ipaddress.ip_address(lb_ip).is_loopback
@@ -165,7 +156,7 @@ def test_endpoint_slices_dns_and_load_balancer(
             return False
         return len(seen) == 2
 
-    wait_for("answers from both pods through the load balancer", both_pods_answer, timeout=30)
+    wait_until(both_pods_answer, what="answers from both pods through the load balancer", timeout=30, every=0.5)
 
     cluster_ip = core.read_namespaced_service("web", namespace).spec.cluster_ip
     assert http_get(f"http://{cluster_ip}:8080/").strip() in seen  # kube-proxy serves the host too
@@ -176,7 +167,7 @@ def test_endpoint_slices_dns_and_load_balancer(
     )
     client_pod = python_pod("client", f'exec python3 -c "{script}"', restartPolicy="Never")
     core.create_namespaced_pod(namespace, client_pod)
-    wait_for("client done", lambda: pod_phase(core, namespace, "client", "Succeeded"))
+    wait_until(lambda: pod_phase(core, namespace, "client", "Succeeded"), what="client done", timeout=WAIT, every=0.5)
     resolved, answer = core.read_namespaced_pod_log("client", namespace).split()
     assert resolved == cluster_ip  # cluster DNS
     assert answer in seen  # pod -> cluster IP -> a ready endpoint
@@ -211,7 +202,7 @@ def test_headless_service_publishing_not_ready_addresses_resolves_to_every_pod(
         ips = sorted(p.status.pod_ip for p in pods if p.status.phase == "Running" and p.status.pod_ip)
         return ips if len(ips) == 2 else []
 
-    ips = wait_for("two running (never ready) pods", running_ips)
+    ips = wait_until(running_ips, what="two running (never ready) pods", timeout=WAIT, every=0.5)
     script = (
         "import socket, time\n"
         "for _ in range(60):\n"
@@ -222,7 +213,9 @@ def test_headless_service_publishing_not_ready_addresses_resolves_to_every_pod(
     )
     resolver = python_pod("resolver", f'exec python3 -c "{script}"', restartPolicy="Never")
     core.create_namespaced_pod(namespace, resolver)
-    wait_for("resolver done", lambda: pod_phase(core, namespace, "resolver", "Succeeded"))
+    wait_until(
+        lambda: pod_phase(core, namespace, "resolver", "Succeeded"), what="resolver done", timeout=WAIT, every=0.5
+    )
     assert core.read_namespaced_pod_log("resolver", namespace).split() == ips
 
 
@@ -242,14 +235,16 @@ def test_pod_reaches_the_api_server_with_its_service_account_token(core: client.
     )
     caller = python_pod("caller", f'exec python3 -c "{script}"', restartPolicy="Never")
     core.create_namespaced_pod(namespace, caller)
-    wait_for("caller done", lambda: pod_phase(core, namespace, "caller", "Succeeded"))
+    wait_until(lambda: pod_phase(core, namespace, "caller", "Succeeded"), what="caller done", timeout=WAIT, every=0.5)
     answer = core.read_namespaced_pod_log("caller", namespace)
     assert answer.startswith("403 ") and f"system:serviceaccount:{namespace}:default" in answer, answer
 
 
 def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_pod(namespace, python_pod("fails", "exit 3", restartPolicy="Never"))
-    failed = wait_for("pod Failed", lambda: pod_phase(core, namespace, "fails", "Failed"))
+    failed = wait_until(
+        lambda: pod_phase(core, namespace, "fails", "Failed"), what="pod Failed", timeout=WAIT, every=0.5
+    )
     assert failed.status.container_statuses[0].state.terminated.exit_code == 3
 
     once = "test -f /data/ran && exit 0; touch /data/ran; exit 1"
@@ -261,7 +256,12 @@ def test_restart_policies_and_exit_codes(core: client.CoreV1Api, namespace: str)
         volumes=[{"name": "data", "emptyDir": {}}],
     )
     core.create_namespaced_pod(namespace, pod)
-    done = wait_for("pod Succeeded after one restart", lambda: pod_phase(core, namespace, "retries", "Succeeded"))
+    done = wait_until(
+        lambda: pod_phase(core, namespace, "retries", "Succeeded"),
+        what="pod Succeeded after one restart",
+        timeout=WAIT,
+        every=0.5,
+    )
     status = done.status.container_statuses[0]
     assert status.restart_count == 1  # exit 1, restarted once, then exit 0
     assert status.state.terminated.exit_code == 0
@@ -280,7 +280,7 @@ def test_graceful_deletion_signals_then_removes_everything(
         volumes=[{"name": "out", "hostPath": {"path": str(tmp_path)}}],
     )
     created = core.create_namespaced_pod(namespace, pod)
-    wait_for("pod Running", lambda: pod_phase(core, namespace, "sleeper", "Running"))
+    wait_until(lambda: pod_phase(core, namespace, "sleeper", "Running"), what="pod Running", timeout=WAIT, every=0.5)
     core.delete_namespaced_pod("sleeper", namespace)
 
     def gone() -> bool:
@@ -290,11 +290,16 @@ def test_graceful_deletion_signals_then_removes_everything(
             return exc.status == 404
         return False
 
-    wait_for("pod object deleted by the kubelet", gone)
+    wait_until(gone, what="pod object deleted by the kubelet", timeout=WAIT, every=0.5)
     assert (tmp_path / "signal").read_text().strip() == "term"
     uid = created.metadata.uid
     pod_dir = layout.StateDir.default().kubelet_root / "pods" / uid
-    wait_for("the kubelet to remove the pod's directory (volumes unmounted)", lambda: not pod_dir.exists())
+    wait_until(
+        lambda: not pod_dir.exists(),
+        what="the kubelet to remove the pod's directory (volumes unmounted)",
+        timeout=WAIT,
+        every=0.5,
+    )
 
 
 def test_a_narrow_pod_ip_range_makes_addresses_come_back(
@@ -315,14 +320,21 @@ def test_a_narrow_pod_ip_range_makes_addresses_come_back(
         for n in range(3):
             pod = python_pod(f"p{n}", "cat /sys/class/net/eth0/address", restartPolicy="Never")
             core.create_namespaced_pod(namespace, pod)
-            done = wait_for(f"pod p{n} done", lambda n=n: pod_phase(core, namespace, f"p{n}", "Succeeded"))
+            done = wait_until(
+                lambda n=n: pod_phase(core, namespace, f"p{n}", "Succeeded"),
+                what=f"pod p{n} done",
+                timeout=WAIT,
+                every=0.5,
+            )
             addresses.append(done.status.pod_ip)
             mac = core.read_namespaced_pod_log(f"p{n}", namespace).strip()
             assert mac == cni_mac.mac_from_ip(done.status.pod_ip), (mac, done.status.pod_ip)
             core.delete_namespaced_pod(f"p{n}", namespace, grace_period_seconds=0)
-            wait_for(
-                f"pod p{n} gone",
+            wait_until(
                 lambda n=n: not core.list_namespaced_pod(namespace, field_selector=f"metadata.name=p{n}").items,
+                what=f"pod p{n} gone",
+                timeout=WAIT,
+                every=0.5,
             )
         assert set(addresses) <= {first, second}
         assert addresses[2] in addresses[:2]  # reused

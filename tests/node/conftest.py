@@ -19,7 +19,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +31,7 @@ import pytest
 import yaml
 
 from jqm_node.auth.passwords import hash_password
+from tests.waiting import wait_until
 
 STARTUP_TIMEOUT = 15.0
 TEST_ITERATIONS = 1000  # fast hashes for tests; real users get jqm-node hash-password's default
@@ -139,13 +139,10 @@ class RunningNode:
         return body.decode()
 
     def wait_state(self, job_id: int, *states: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.state(job_id)
-            if state in states:
-                return state
-            time.sleep(0.02)
-        raise AssertionError(f"job {job_id} still {self.state(job_id)} after {timeout}s, expected {states}")
+        """The state of the job once it is one of ``states``."""
+        return wait_until(
+            lambda: (state := self.state(job_id)) in states and state, what=f"job {job_id} in {states}", timeout=timeout
+        )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.process.poll() is None:
@@ -185,15 +182,17 @@ def write_secrets(directory: Path) -> dict[str, Path]:
 
 
 def _wait_healthy(node: RunningNode) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if node.process.poll() is not None:
             raise AssertionError(f"jqm-node exited with {node.process.returncode}:\n{node.log_path.read_text()}")
         with contextlib.suppress(OSError):
-            if node.request("GET", "/ws/simple/localnode/health")[0] == 200:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"jqm-node not healthy after {STARTUP_TIMEOUT}s:\n{node.log_path.read_text()}")
+            return node.request("GET", "/ws/simple/localnode/health")[0] == 200
+        return False
+
+    try:
+        wait_until(healthy, what="jqm-node healthy", timeout=STARTUP_TIMEOUT)
+    except AssertionError as e:
+        raise AssertionError(f"{e}:\n{node.log_path.read_text()}") from None
 
 
 def launch_node(

@@ -18,9 +18,9 @@ from jqm_node.api.access import (
     rules_for,
 )
 from jqm_node.app import build_app
-from jqm_node.config import NodeConfig
+from jqm_node.config import NodeConfig, Settings
 from jqm_node.model import Queue
-from jqm_node.node import Node, Settings
+from jqm_node.node import Node
 
 
 def app(tmp_path: Path) -> web.Application:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +14,12 @@ import pytest
 
 from jqm_node.ids import BLOCK_SIZE, id_base, ip_from_id
 from tests.node.conftest import RunningNode, launch_node, loopback_addresses, shell_job, stop_node
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 JSON = {"Accept": "application/json"}
 PORT = 1789
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met in {timeout}s")
 
 
 def alive(pid: int) -> bool:
@@ -127,8 +119,9 @@ def test_sigkill_loses_no_acknowledged_job(nodes: list[RunningNode], ips: tuple[
     before = get_json(node, f"/ws/client/ji/{finished}")
     running = node.enqueue("Wait")
     node.wait_state(running, "RUNNING")
-    wait_until(lambda: Path(f"{gate}.{running}.pid").exists(), what="the job's pid file")
-    pid = int(Path(f"{gate}.{running}.pid").read_text())
+    pid_file = Path(f"{gate}.{running}.pid")
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the job's pid in its file")
+    pid = int(pid_file.read_text())
     queued = [node.enqueue("Echo", user="q") for _ in range(2)]
     status, held = post_json(node, "/ws/client/ji", {"applicationName": "Quick", "startState": "HOLDED"})
     assert status == 200

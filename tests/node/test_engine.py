@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from jqm_node.errors import BadRequestError, InvalidEnqueueError, NotFoundError,
 from jqm_node.model import JobDefinition, JobInstance, JobRequest, Queue, State
 from jqm_node.runner import Outcome, RunningJob
 from jqm_node.workspace import Workspace
+from tests.waiting import wait_until_async
 
 
 class ManualRunner:
@@ -81,7 +81,7 @@ async def test_dispatch_is_immediate_and_respects_slots(runner: ManualRunner) ->
     runner.finish(jobs[0].id)
     assert jobs[0].state is State.ENDED
     assert jobs[2].state is State.RUNNING
-    assert engine.state_counts[("DEFAULT", State.RUNNING)] == 2
+    assert engine.counters().by_queue_and_state[("DEFAULT", State.RUNNING)] == 2
 
 
 async def test_priority_then_fifo(runner: ManualRunner) -> None:
@@ -134,7 +134,7 @@ async def test_hold_resume_cancel_delete(runner: ManualRunner) -> None:
     engine.delete_waiting(other.id)
     with pytest.raises(NotFoundError):
         engine.get(other.id)
-    assert engine.state_counts[("DEFAULT", State.SUBMITTED)] == 0
+    assert engine.counters().by_queue_and_state[("DEFAULT", State.SUBMITTED)] == 0
 
 
 async def test_start_state_holded(runner: ManualRunner) -> None:
@@ -143,15 +143,16 @@ async def test_start_state_holded(runner: ManualRunner) -> None:
     assert job.state is State.HOLDED and runner.started == []
 
 
-async def test_kill_waiting_cancels_and_kill_running_ends_killed(runner: ManualRunner) -> None:
+async def test_kill_waiting_cancels_and_kill_running_ends_crashed(runner: ManualRunner) -> None:
+    """Upstream ClientApiTestJdbc.testKillJob: a killed job ends CRASHED (KILLED is no job status since 3.0)."""
     engine = make_engine(runner)
     running, waiting = enqueue(engine), enqueue(engine)
     engine.kill(waiting.id)
     assert waiting.state is State.CANCELLED
     engine.kill(running.id)
     runner.finish(running.id, exit_code=-15)
-    assert running.state is State.KILLED
-    assert running.messages == ["Kill attempt on the job"]
+    assert running.state is State.CRASHED
+    assert running.messages == ["Kill attempt on the job"], "no 'Ended by signal' beside the kill's own message"
 
 
 async def test_crash_and_restart(runner: ManualRunner) -> None:
@@ -174,11 +175,7 @@ async def test_run_after_waits_then_runs(runner: ManualRunner) -> None:
     engine = make_engine(runner)
     job = enqueue(engine, run_after=time.time() + 0.05)
     assert job.state is State.SCHEDULED
-    for _ in range(200):
-        if job.state is State.RUNNING:
-            break
-        await asyncio.sleep(0.01)
-    assert job.state is State.RUNNING
+    await wait_until_async(lambda: job.state is State.RUNNING, what="the scheduled job started", within=5)
 
 
 async def test_queue_pause_and_clear(runner: ManualRunner) -> None:
@@ -188,8 +185,11 @@ async def test_queue_pause_and_clear(runner: ManualRunner) -> None:
     assert runner.started == []
     engine.resume_queue(engine.default_queue)
     assert jobs[0].state is State.RUNNING
-    assert engine.clear_queue(engine.default_queue) == 1
-    assert jobs[1].state is State.CANCELLED
+    held = enqueue(engine, start_state=State.HOLDED)
+    # upstream ClientApiTestJdbc.testClearQueue: the waiting jobs of the queue are deleted, not cancelled
+    assert engine.clear_queue(engine.default_queue) == 2
+    assert engine.find(jobs[1].id) is None and engine.find(held.id) is None
+    assert engine.find(jobs[0].id) is jobs[0], "a running job stays"
 
 
 async def test_invalid_requests(runner: ManualRunner) -> None:
@@ -240,3 +240,15 @@ async def test_request_parameters_override_definition_parameters(runner: ManualR
     assert plain.parameters == {"a": "1"}
     assert overridden.parameters == {"a": "9", "z": "0"}
     assert engine.definitions["job"].parameters == {"a": "1"}
+
+
+async def test_jobs_are_read_in_id_order_whatever_order_they_came_in(runner: ManualRunner) -> None:
+    engine = make_engine(runner)
+    later = enqueue(engine, start_state=State.HOLDED)
+    earlier = JobInstance(
+        id=later.id - 5, definition=engine.definition("job"), queue=engine.default_queue, state=State.ENDED,
+        rank=0.0, enqueue_date=time.time(),
+    )  # fmt: skip
+    engine.adopt([earlier])  # stored after a job of a higher ID
+    assert [job.id for job in engine.in_id_order()] == [earlier.id, later.id]
+    assert engine.counters().total() == 2 and engine.counters().total([State.ENDED]) == 1

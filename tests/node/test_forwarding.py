@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import socket
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,7 +109,7 @@ def test_instructions_through_a_non_owner(three_nodes: tuple[RunningNode, ...], 
     assert other.request("POST", f"/ws/client/ji/running/paused/{running}")[0] == 204
     assert other.request("DELETE", f"/ws/client/ji/running/paused/{running}")[0] == 204
     assert other.request("POST", f"/ws/client/ji/killed/{running}")[0] == 204
-    assert owner.wait_state(running, "KILLED") == "KILLED"
+    assert owner.wait_state(running, "CRASHED", "KILLED") == "CRASHED"
     (tmp_path / "gate").touch()
 
 
@@ -382,3 +385,63 @@ def test_a_dead_peer_makes_results_partial_not_failed(start_node: StartNode, tmp
     assert [job["id"] for job in json.loads(body)] == ids
     status, headers, _ = post_json(a, "/ws/client/ji/paused", [*ids, id_base("127.0.0.7") + 1])
     assert status == 200 and headers["X-Jqm-Partial-Results"] == "127.0.0.7"
+
+
+def test_every_job_of_every_node_is_listed_past_the_first_page(three_nodes: tuple[RunningNode, ...]) -> None:
+    """Upstream's getJobs() (JdbcClient) queries live and history instances, which turns paging off
+    (QueryBaseImpl.setQueryLiveInstances): every job, not the first 50; here of every node, by ID."""
+    held = {"applicationName": "Echo", "startState": "HOLDED"}
+    ids = sorted(post_json(node, "/ws/client/ji", held)[2]["id"] for node in three_nodes for _ in range(25))  # type: ignore[index]
+    listed = json.loads(three_nodes[1].request("GET", "/ws/client/ji", headers=JSON)[2])
+    assert [job["id"] for job in listed] == ids and len(ids) == 75
+    root = ET.fromstring(three_nodes[1].request("GET", "/ws/client/ji")[2])
+    assert root.tag == "jobInstances" and [int(e.findtext("id") or 0) for e in root] == ids
+    assert len(json.loads(three_nodes[1].request("GET", "/ws/client/ji/active", headers=JSON)[2])) == 50
+
+
+class BrokenPeer:
+    """A member that starts every NDJSON answer to ``GET ji`` with one job, then drops the connection."""
+
+    def __init__(self, ip: str) -> None:
+        self.sock = socket.create_server((ip, PORT))
+        line = json.dumps({"id": id_base(ip) + 1, "state": "ENDED"}).encode() + b"\n"
+        self.answer = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(line):x}\r\n".encode() + line + b"\r\n"
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.sock.accept()
+                with connection:
+                    connection.recv(65536)
+                    connection.sendall(self.answer)
+                    time.sleep(0.2)  # then the connection is lost in the middle of the answer
+
+    def close(self) -> None:
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+
+def test_a_peer_that_breaks_off_fails_the_list_never_shortens_it(start_node: StartNode, tmp_path: Path) -> None:
+    me, broken = loopback_addresses(2)  # the broken peer's jobs come after this node's: they are merged by ID
+    peer = BrokenPeer(broken)
+    try:
+        env = {"JQM_PEERS": broken, "JQM_FORWARD_TIMEOUT": "5"}
+        node = start_node(ip=me, port=PORT, env=env, config=cluster_config(tmp_path / "gate"))
+        status, _, body = node.request("GET", "/ws/client/ji", headers=JSON)
+        assert status == 502 and broken in json.loads(body)["userReadableMessage"], "nothing sent yet: an errorDto"
+        for _ in range(300):  # more than one chunk of answer (64 KiB) before the peer's part
+            assert post_json(node, "/ws/client/ji", {"applicationName": "Echo", "startState": "HOLDED"})[0] == 200
+        connection = http.client.HTTPConnection(me, PORT, timeout=10)
+        connection.request("GET", "/ws/client/ji", headers={**JSON, "Authorization": basic(ADMIN)})
+        response = connection.getresponse()
+        assert response.status == 200
+        with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+            json.loads(response.read())  # a complete body would be a well-formed list
+        connection.close()
+    finally:
+        peer.close()

@@ -19,11 +19,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from jqm_node.app import build_app, build_management_app
 from jqm_node.cluster import peerauth
-from jqm_node.config import NodeConfig
+from jqm_node.config import NodeConfig, Settings
 from jqm_node.ids import id_base
 from jqm_node.ledger import holder_of
 from jqm_node.model import JobDefinition, Queue
-from jqm_node.node import Node, Settings
+from jqm_node.node import Node
 from jqm_node.security_settings import SecuritySettings
 
 SELF, GONE = "127.0.0.1", "10.244.0.9"

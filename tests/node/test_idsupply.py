@@ -12,6 +12,7 @@ import pytest
 from jqm_node.ids import BLOCK_SIZE, IdsExhaustedError, IdsUnavailableError, id_base
 from jqm_node.idsupply import FIRST_BLOCK, MAX_BLOCK, IdSupply
 from jqm_node.ledger import FileLedger, LedgerDocument, LedgerError
+from tests.waiting import wait_until_async
 
 IP = "10.244.0.5"
 BASE = id_base(IP)
@@ -39,8 +40,8 @@ def ledger(tmp_path: Path) -> FlakyLedger:
 
 
 async def settle() -> None:
-    for _ in range(50):
-        await asyncio.sleep(0.01)
+    """Gives a reservation that must not happen half a second to show (a negative check cannot be polled for)."""
+    await asyncio.sleep(0.5)
 
 
 async def test_first_block_then_prefetch_at_half(ledger: FlakyLedger) -> None:
@@ -52,7 +53,7 @@ async def test_first_block_then_prefetch_at_half(ledger: FlakyLedger) -> None:
     await settle()
     assert ledger.updates == 1, "no reservation before half of the block is used"
     ids.append(supply.next_id())
-    await settle()
+    await wait_until_async(lambda: len(journaled) == 2, what="the next block reserved")
     assert journaled == [(0, FIRST_BLOCK), (FIRST_BLOCK, 3 * FIRST_BLOCK)], "the next block is twice as large"
     ids += [supply.next_id() for _ in range(FIRST_BLOCK)]
     assert ids == [BASE + n for n in range(len(ids))]

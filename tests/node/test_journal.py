@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -74,14 +76,14 @@ async def test_every_state_comes_back(runner: ManualRunner, journal: Journal) ->
     engine.delete_waiting(deleted.id)
     moved = engine.enqueue(JobRequest(application_name="job"))
     engine.set_queue(moved.id, engine.queues["side"])  # starts at once on its own queue
-    before = {job.id: job_to_fields(job) for job in engine.jobs.values()}
+    before = {job.id: job_to_fields(job) for job in engine.in_id_order()}
 
     runner2 = ManualRunner(runner.workspace)
     again, crashed, cancelled = restart(runner2, journal)
-    assert set(again.jobs) == set(before) and deleted.id not in again.jobs
+    assert {job.id for job in again.in_id_order()} == set(before) and again.find(deleted.id) is None
     assert crashed == sorted([running.id, moved.id]) and cancelled == []
     for job_id, fields in before.items():
-        job = again.jobs[job_id]
+        job = again.get(job_id)
         if job_id in crashed:
             assert job.state is State.CRASHED and job.messages and job.messages[-1] == CRASHED_AT_RESTART
             continue
@@ -90,14 +92,14 @@ async def test_every_state_comes_back(runner: ManualRunner, journal: Journal) ->
             assert now[:3] + now[4:19] == fields
             continue
         assert job_to_fields(job) == fields, job_id
-    assert again.jobs[done.id].deliverables[0].original_name == "r.csv"  # type: ignore[index]
+    assert again.get(done.id).deliverables[0].original_name == "r.csv"  # type: ignore[index]
     assert again.deliverable(done.deliverables[0].id).job_id == done.id  # type: ignore[index]
-    assert again.jobs[running.id].messages == ["Kill attempt on the job", CRASHED_AT_RESTART]
+    assert again.get(running.id).messages == ["Kill attempt on the job", CRASHED_AT_RESTART]
     assert runner2.started == [queued.id], "queued jobs run again, held and scheduled ones wait"
-    assert again.jobs[held.id].state is State.HOLDED
-    assert again.jobs[scheduled.id].state is State.SCHEDULED
+    assert again.get(held.id).state is State.HOLDED
+    assert again.get(scheduled.id).state is State.SCHEDULED
     newest = again.enqueue(JobRequest(application_name="job"))
-    assert newest.rank > max(job.rank for job in again.jobs.values() if job is not newest), "new jobs go last"
+    assert newest.rank > max(job.rank for job in again.in_id_order() if job is not newest), "new jobs go last"
 
 
 async def test_compaction_keeps_one_record_per_job(runner: ManualRunner, journal: Journal) -> None:
@@ -110,7 +112,7 @@ async def test_compaction_keeps_one_record_per_job(runner: ManualRunner, journal
     restart(ManualRunner(runner.workspace), journal)
     lines = journal.path.read_text().splitlines()
     assert lines_before == 20 * 3 + 1 and len(lines) == 1 + 1 + 20  # version, block, one record per job
-    assert json.loads(lines[0]) == ["N", 1] and json.loads(lines[1]) == ["B", 0, 128]
+    assert json.loads(lines[0]) == ["N", 2] and json.loads(lines[1]) == ["B", 0, 128]
     assert read_journal(journal.path).lineage == [(0, 128)]
 
 
@@ -129,7 +131,7 @@ async def test_a_removed_definition_cancels_its_waiting_jobs(runner: ManualRunne
     orphan = engine.enqueue(JobRequest(application_name="other"))
     again, _, cancelled = restart(ManualRunner(runner.workspace), journal, definitions=("job",))
     assert cancelled == [orphan.id]
-    job = again.jobs[orphan.id]
+    job = again.get(orphan.id)
     assert job.state is State.CANCELLED
     assert job.messages == ["Cancelled when the node started again: its job definition other is no longer configured"
                             " on this node"]  # fmt: skip
@@ -140,7 +142,7 @@ async def test_an_enqueue_that_cannot_be_journaled_is_refused(runner: ManualRunn
     journal.close()  # as a full disk would: the write fails
     with pytest.raises(UnavailableError, match="cannot write its journal"):
         engine.enqueue(JobRequest(application_name="job"))
-    assert engine.jobs == {} and journal.errors == 1
+    assert list(engine.in_id_order()) == [] and journal.errors == 1
 
 
 def test_held_jobs_round_trip_with_their_origin() -> None:
@@ -151,4 +153,41 @@ def test_held_jobs_round_trip_with_their_origin() -> None:
     job = job_from_fields(fields, catalog, HeldJob, origin_node="node-8")
     assert (job.origin_node, job.definition.name, job.parameters) == ("node-8", "Gone", {"k": "v"})
     assert catalog.is_placeholder(job.definition) and not catalog.is_placeholder(job.queue)
-    assert job_to_fields(job) == fields
+    assert job_to_fields(job) == [*fields, 0]  # fromSchedule, added at the end
+
+
+def test_a_job_recorded_killed_by_an_earlier_node_reads_as_crashed() -> None:
+    """Nodes before this version ended killed jobs KILLED; upstream's killed jobs end CRASHED (release notes
+    3.0, "KILLED is no longer a job status"): journals and handovers written then read as CRASHED."""
+    catalog = Catalog({}, {"DEFAULT": Queue(id=1, name="DEFAULT")})
+    fields = [2130706440000009, "Sleep", "DEFAULT", "KILLED", 1.0, 10.0, 0, None, None, None, None, None,
+              None, None, None, None, None, None, None, 11.0, 12.0, None, ["Kill attempt"], None]  # fmt: skip
+    assert job_from_fields(fields, catalog).state is State.CRASHED
+
+
+def test_a_version_1_journal_is_read_with_its_shorter_job_records(tmp_path: Path) -> None:
+    """Version 1 job records have no fromSchedule: the pid of a running job, and a held job's log references,
+    follow the 24th field. A node of this version must read them there (and kill the orphan it names)."""
+    job_id = 2130706433000042
+    orphan = subprocess.Popen(["sleep", "60"], env={"JQM_JI_ID": str(job_id), "PATH": os.environ["PATH"]},
+                              process_group=0)  # fmt: skip
+    try:
+        running = [job_id, "job", "DEFAULT", "RUNNING", 1.0, 10.0, 0, None, None, None, None, None,
+                   None, None, None, None, None, None, None, 11.0, None, None, None, None]  # fmt: skip
+        held = [2130706440000007, "job", "DEFAULT", "ENDED", 1.0, 10.0, 0, None, None, None, None, None,
+                None, None, None, None, None, None, None, 11.0, 12.0, None, None, None]  # fmt: skip
+        lines = [["N", 1], ["J", *running, orphan.pid], ["H", "127.0.0.8", "node-8", *held, ["p", 0, 3], None]]
+        path = tmp_path / "journal.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        content = read_journal(path)
+        assert content.job_fields == 24
+        catalog = Catalog(
+            {"job": JobDefinition(id=1, name="job", path="true")}, {"DEFAULT": Queue(id=1, name="DEFAULT")}
+        )
+        recovered = rebuild(content, catalog)
+        assert recovered.orphans_killed == 1 and recovered.crashed == [job_id]
+        assert orphan.wait(timeout=10) == -9
+        assert recovered.held[0].stdout_ref == ("p", 0, 3) and recovered.held[0].from_schedule is False
+    finally:
+        orphan.kill()
+        orphan.wait()

@@ -6,13 +6,13 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from jqm_node.ids import id_base, ip_from_id
 from tests.node.conftest import RunningNode, StartNode, shell_job
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +32,6 @@ LEGACY_STATUS_KEYS = (
     "ip", "name", "idsUsed", "idCapacity", "idsRemaining", "draining", "drainReason", "auth", "accepting", "stopping",
     "running", "queued",
 )  # fmt: skip
-
-
-def wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def error_code(body: bytes) -> int:
@@ -105,6 +96,32 @@ def test_job_environment(start_node: StartNode) -> None:
     assert not Path(env["JQM_JI_TEMP_DIR"]).exists(), "the temp dir is purged at the end"
 
 
+def test_log_level_sets_the_nodes_log_and_reaches_jobs(start_node: StartNode) -> None:
+    node = start_node(config={"jobDefinitions": [shell_job("Level", 'echo "$JQM_NODE_LOG_LEVEL"')]},
+                      args=["--log-level", "debug"])  # fmt: skip
+    job_id = node.enqueue("Level")
+    assert node.wait_state(job_id, "ENDED") == "ENDED"
+    assert node.request("GET", f"/ws/simple/stdout?id={job_id}")[2] == b"DEBUG\n"
+    assert f"DEBUG jqm_node.engine: job {job_id} (Level) ended" in node.log_path.read_text()
+
+
+def test_shell_job_runs_in_the_application_root(start_node: StartNode) -> None:
+    """Upstream's ShellJobInstanceTracker starts the process in the node's application root
+    (``pb.directory(node.getRepo())``), the directory it exports as JQM_NODE_APPLICATION_ROOT: a relative
+    path in a command is relative to it, whatever directory the node was started from."""
+    node = start_node(
+        config={
+            "jobDefinitions": [shell_job("Here", 'pwd; cat marker.txt; test "$PWD" = "$JQM_NODE_APPLICATION_ROOT"')]
+        }
+    )
+    (node.workdir / "marker.txt").write_text("found by a relative path\n")
+    job_id = node.enqueue("Here")
+    assert node.wait_state(job_id, "ENDED", "CRASHED") == "ENDED", node.request("GET", f"/ws/simple/stderr?id={job_id}")
+    stdout = node.request("GET", f"/ws/simple/stdout?id={job_id}")[2].decode()
+    assert stdout == f"{node.workdir.resolve()}\nfound by a relative path\n"
+    assert Path.cwd() != node.workdir.resolve(), "the test must start the node elsewhere, or it proves nothing"
+
+
 CHILD_ENQUEUER = """
 import base64, os, sys, urllib.request
 env = os.environ
@@ -155,13 +172,13 @@ def test_kill_ends_the_whole_process_tree(start_node: StartNode, tmp_path: Path)
     tree = f"sleep 300 & echo $! >> {pids}; (sleep 300 & echo $! >> {pids}; wait) & echo $$ >> {pids}; wait"
     node = start_node(config={"jobDefinitions": [shell_job("Tree", tree)]})
     job_id = node.enqueue("Tree")
-    wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3)
+    wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 3, what="the three pids of the tree")
     assert node.state(job_id) == "RUNNING"
     status, _, body = node.request("POST", f"/ws/client/ji/killed/{job_id}")
     assert status in (200, 204), body
-    assert node.wait_state(job_id, "KILLED") == "KILLED"
+    assert node.wait_state(job_id, "CRASHED", "KILLED") == "CRASHED"  # upstream ShellRunnerTest.testKill: not OK
     numbers = [int(p) for p in pids.read_text().split()]
-    wait_until(lambda: not any(alive(p) for p in numbers), timeout=15)
+    wait_until(lambda: not any(alive(p) for p in numbers), what="every process of the tree gone", timeout=15)
 
 
 def test_crash_pwsh_absent_and_stderr(start_node: StartNode) -> None:
@@ -200,6 +217,8 @@ def test_direct_executable_gets_parameters_sorted_by_key(start_node: StartNode) 
 
 
 def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> None:
+    """Upstream ShellRunnerTest.testShellDelivery: a file left in JQM_JI_DELIVERY_DIR is a deliverable whose
+    fileFamily is the file's name; upstream's download is named ``fileFamily.id.extension`` (ServiceSimple)."""
     node = start_node(
         config={
             "jobDefinitions": [
@@ -214,7 +233,9 @@ def test_deliverables_are_collected_on_success_only(start_node: StartNode) -> No
     deliverable_id = ok + 1  # deliverables take their IDs from the node's job IDs: one ID, one object
     status, headers, body = node.request("GET", f"/ws/simple/file?id={deliverable_id}")
     assert (status, body) == (200, b"data\n")
-    assert headers["Content-Disposition"] == f"attachment; filename=Report.{deliverable_id}.csv"
+    assert headers["Content-Disposition"] == f"attachment; filename=r.csv.{deliverable_id}.csv"
+    files = json.loads(node.request("GET", f"/ws/client/ji/{ok}/files", headers={"Accept": "application/json"})[2])
+    assert [(f["fileFamily"], f["originalName"]) for f in files] == [("r.csv", "sub/r.csv")]
     failed = node.enqueue("ReportFails")
     assert failed == deliverable_id + 1
     assert node.wait_state(failed, "CRASHED") == "CRASHED"
@@ -286,9 +307,9 @@ def test_sigterm_kills_jobs_after_the_grace(start_node: StartNode, tmp_path: Pat
         env={"JQM_SHUTDOWN_GRACE": "0.5", "JQM_KILL_GRACE": "1"},
     )
     node.wait_state(node.enqueue("Long"), "RUNNING")
-    wait_until(pid_file.exists)
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the job's pid in its file")
     assert node.stop(signal.SIGTERM) == 0
-    wait_until(lambda: not alive(int(pid_file.read_text())))
+    wait_until(lambda: not alive(int(pid_file.read_text())), what="the job's process gone")
 
 
 def test_ids_run_out_then_health_fails(start_node: StartNode) -> None:
@@ -395,7 +416,7 @@ def test_sigterm_linger_keeps_answering_after_jobs_are_done(start_node: StartNod
     job_id = node.enqueue("T")
     node.wait_state(job_id, "ENDED")
     node.process.send_signal(signal.SIGTERM)
-    wait_until(lambda: node.request("GET", "/ws/simple/localnode/health")[0] == 503)
+    wait_until(lambda: node.request("GET", "/ws/simple/localnode/health")[0] == 503, what="health 503")
     assert node.state(job_id) == "ENDED"
     assert node.request("POST", "/ws/simple/ji", data=b"applicationname=T")[0] == 503
     assert node.process.poll() is None

@@ -9,9 +9,9 @@ import pytest
 
 from jqm_node.api.openapi import DOCUMENT
 from jqm_node.app import build_app
-from jqm_node.config import NodeConfig
+from jqm_node.config import NodeConfig, Settings
 from jqm_node.model import Queue
-from jqm_node.node import Node, Settings
+from jqm_node.node import Node
 
 
 def served_operations(tmp_path: Path) -> set[tuple[str, str]]:

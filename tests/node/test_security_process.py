@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,17 +20,9 @@ from tests.node.conftest import (
     http,
     shell_job,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def run_node(
@@ -111,7 +102,7 @@ def test_undrain_of_a_stopping_node_is_a_conflict(start_node: StartNode, tmp_pat
     node.wait_state(node.enqueue("Wait"), "RUNNING")
     node.manage("POST", "/node/drain", data=b'{"reason": "operator: id-limit"}')
     node.process.send_signal(signal.SIGTERM)
-    wait_until(lambda: json.loads(node.manage("GET", "/node/status")[2])["stopping"])
+    wait_until(lambda: json.loads(node.manage("GET", "/node/status")[2])["stopping"], what="stopping in the status")
     code, _, body = node.manage("POST", "/node/undrain")
     assert code == 409 and b"stopping" in body
     status = json.loads(node.manage("GET", "/node/status")[2])
@@ -144,7 +135,7 @@ def test_auth_on_without_users_exits_2_with_a_clear_message(tmp_path: Path) -> N
         (["--auth", "off", "--management-listen", "nowhere"], "expected HOST:PORT"),
         (["--auth", "off", "--tls-cert-file", "/etc/hostname"], "TLS needs both"),
         (["--auth", "off", "--header-timeout", "0"], "greater than 0"),
-        (["--auth", "off", "--max-input-files", "many"], "expected a number"),
+        (["--auth", "off", "--max-input-files", "many"], "expected a whole number"),
     ],
 )
 def test_bad_security_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -200,7 +191,10 @@ def test_users_file_reloads_on_a_symlink_swap(start_node: StartNode, tmp_path: P
     assert node.request("GET", "/ws/client/q", auth=("admin", "admin-secret"))[0] == 401, "only the given file"
     (mount / "..tmp").symlink_to("..v2")
     os.replace(mount / "..tmp", mount / "..data")
-    wait_until(lambda: node.request("GET", "/ws/client/q", auth=("ops", "second-password"))[0] == 200)
+    wait_until(
+        lambda: node.request("GET", "/ws/client/q", auth=("ops", "second-password"))[0] == 200,
+        what="the new password accepted",
+    )
     assert node.request("GET", "/ws/client/q", auth=("ops", "first-password"))[0] == 401
     (mount / "..v3").mkdir()
     (mount / "..v3" / "users.yaml").write_text("users: [")  # a broken update keeps the users loaded before
@@ -211,7 +205,7 @@ def test_users_file_reloads_on_a_symlink_swap(start_node: StartNode, tmp_path: P
         assert node.request("GET", "/ws/client/q", auth=("ops", "second-password"))[0] == 200
         return "cannot be used, keeping the users loaded before" in node.log_path.read_text()
 
-    wait_until(broken_update_seen)
+    wait_until(broken_update_seen, what="the broken update logged")
     assert "second-password" not in node.log_path.read_text()
 
 

@@ -8,8 +8,6 @@ own namespace.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +15,7 @@ import yaml
 from kubernetes import client, config
 
 from tests.operator.crdutil import ROOT
+from tests.waiting import wait_until
 
 T = TypeVar("T")
 
@@ -79,7 +78,7 @@ def wait_until_leading(api: client.ApiClient, args: list[str]) -> None:
         peering = client.CustomObjectsApi(api).get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", name)
         return any(entry.get("priority") == TEST_PRIORITY for entry in (peering.get("status") or {}).values())
 
-    wait_for(registered, what=f"the test operator's record in ClusterKopfPeering {name}")
+    wait_until(registered, what=f"the test operator's record in ClusterKopfPeering {name}", timeout=60, every=0.5)
 
 
 def install_crds(api: client.ApiClient) -> None:
@@ -93,24 +92,12 @@ def install_crds(api: client.ApiClient) -> None:
                 force=True,
                 _content_type="application/apply-patch+yaml",
             )
-    wait_for(lambda: _established(ext), what="CRDs established")
+    wait_until(lambda: _established(ext), what="CRDs established", timeout=60, every=0.5)
 
 
 def _established(ext: client.ApiextensionsV1Api) -> bool:
     crd = ext.read_custom_resource_definition("jqmclusters.jqm.enioka-community.io")
     return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
-
-
-def wait_for(probe: Callable[[], T], *, what: str, limit: float = 60.0, every: float = 0.5) -> T:
-    """Polls until ``probe`` returns something truthy; fails naming ``what`` after ``limit`` seconds."""
-    deadline = time.monotonic() + limit
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(every)
 
 
 def jqmcluster(name: str, spec: dict[str, Any]) -> dict[str, Any]:

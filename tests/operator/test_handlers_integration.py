@@ -26,9 +26,9 @@ from tests.operator.kubetest import (
     install_crds,
     jqmcluster,
     operator_args,
-    wait_for,
     wait_until_leading,
 )
+from tests.waiting import wait_until
 
 # Short timers, read when the handlers module is imported (by KopfRunner below).
 os.environ.setdefault("JQM_OPERATOR_RESYNC_SECONDS", "2")
@@ -151,17 +151,24 @@ def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace
             "networkPolicy": {"enabled": True},
         },
     )
-    deployment = wait_for(lambda: _read(apps.read_namespaced_deployment, "demo", namespace), what="Deployment")
+    deployment = wait_until(
+        lambda: _read(apps.read_namespaced_deployment, "demo", namespace), what="Deployment", timeout=60, every=0.5
+    )
     assert deployment.metadata.owner_references[0].kind == "JqmCluster"
     for kind, name in [*CHILDREN, ("Ingress", "demo"), ("NetworkPolicy", "demo")]:
-        child = wait_for(
-            lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace), what=f"{kind} {name}"
+        child = wait_until(
+            lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace),
+            what=f"{kind} {name}",
+            timeout=60,
+            every=0.5,
         )
         owner = child.metadata.owner_references[0]
         assert (owner.kind, owner.name, owner.controller) == ("JqmCluster", "demo", True), (kind, name)
-    status = wait_for(
+    status = wait_until(
         lambda: get_cluster(api, namespace, "demo").get("status", {}).get("observedGeneration"),
         what="status.observedGeneration",
+        timeout=60,
+        every=0.5,
     )
     assert status == 1
     body = get_cluster(api, namespace, "demo")
@@ -173,30 +180,46 @@ def test_children_status_drift_scale_and_delete(api: client.ApiClient, namespace
     }
     assert body["status"]["selector"] == "app.kubernetes.io/instance=demo,app.kubernetes.io/name=jqm-node"
     assert not any(key.startswith("kopf") for key in body["status"])  # kopf's progress is in annotations
-    wait_for(lambda: "Created" in reasons(api, namespace), what="Created event")
+    wait_until(lambda: "Created" in reasons(api, namespace), what="Created event", timeout=60, every=0.5)
 
     core.delete_namespaced_service("demo-peers", namespace)
-    wait_for(lambda: _read(core.read_namespaced_service, "demo-peers", namespace), what="peer Service recreated")
+    wait_until(
+        lambda: _read(core.read_namespaced_service, "demo-peers", namespace),
+        what="peer Service recreated",
+        timeout=60,
+        every=0.5,
+    )
 
     client.CustomObjectsApi(api).patch_namespaced_custom_object_scale(
         GROUP, VERSION, namespace, PLURAL, "demo", {"spec": {"replicas": 3}}
     )
-    wait_for(lambda: apps.read_namespaced_deployment("demo", namespace).spec.replicas == 3, what="scaled to 3")
+    wait_until(
+        lambda: apps.read_namespaced_deployment("demo", namespace).spec.replicas == 3,
+        what="scaled to 3",
+        timeout=60,
+        every=0.5,
+    )
 
     client.CustomObjectsApi(api).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, "demo", {"spec": {"ingress": {"enabled": False}, "networkPolicy": None}}
     )
-    wait_for(
+    wait_until(
         lambda: _read(client.NetworkingV1Api(api).read_namespaced_ingress, "demo", namespace) is None,
         what="Ingress removed",
+        timeout=60,
+        every=0.5,
     )
-    wait_for(
+    wait_until(
         lambda: _read(client.NetworkingV1Api(api).read_namespaced_network_policy, "demo", namespace) is None,
         what="NetworkPolicy removed",
+        timeout=60,
+        every=0.5,
     )
 
     client.CustomObjectsApi(api).delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "demo")
-    wait_for(lambda: _gone(api, namespace, "demo"), what="JqmCluster deleted (finalizer released)")
+    wait_until(
+        lambda: _gone(api, namespace, "demo"), what="JqmCluster deleted (finalizer released)", timeout=60, every=0.5
+    )
 
 
 def _read(read: Any, name: str, namespace: str) -> Any:
@@ -256,30 +279,44 @@ def test_id_limit_drain_then_evict(
             "pod": {"nodeSelector": NO_KUBELET},
         },
     )
-    first = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod (needs kube-controller-manager)")[0]
+    first = wait_until(
+        lambda: node_pods(api, namespace),
+        what="the Deployment's pod (needs kube-controller-manager)",
+        timeout=60,
+        every=0.5,
+    )[0]
     stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
     mark_running(api, namespace, first, stand_in_node.state["ip"])
 
-    drain = wait_for(
+    drain = wait_until(
         lambda: get_cluster(api, namespace, "ids").get("status", {}).get("idLimit", {}).get("drain"),
         what="drain recorded in status",
+        timeout=60,
+        every=0.5,
     )
     assert drain["pod"] == first and drain["idsUsed"] == 25
-    wait_for(lambda: stand_in_node.drains >= 1, what="POST /node/drain")
+    wait_until(lambda: stand_in_node.drains >= 1, what="POST /node/drain", timeout=60, every=0.5)
     assert stand_in_node.posts[0]["authorization"] == f"Bearer {stand_in_node.token}"  # the cluster's own token
     assert stand_in_node.posts[0]["body"] == {"reason": "jqm-operator: ID limit"}
-    nodes = wait_for(lambda: get_cluster(api, namespace, "ids")["status"].get("nodes"), what="status.nodes")
+    nodes = wait_until(
+        lambda: get_cluster(api, namespace, "ids")["status"].get("nodes"), what="status.nodes", timeout=60, every=0.5
+    )
     assert nodes[0]["pod"] == first
 
     stand_in_node.state["running"] = 0  # the last job ends: the operator evicts the pod
-    restarts = wait_for(
-        lambda: get_cluster(api, namespace, "ids")["status"]["idLimit"].get("restarts"), what="restart counted"
+    restarts = wait_until(
+        lambda: get_cluster(api, namespace, "ids")["status"]["idLimit"].get("restarts"),
+        what="restart counted",
+        timeout=60,
+        every=0.5,
     )
     assert restarts == 1
-    wait_for(lambda: first not in node_pods(api, namespace), what="drained pod evicted")
-    wait_for(
+    wait_until(lambda: first not in node_pods(api, namespace), what="drained pod evicted", timeout=60, every=0.5)
+    wait_until(
         lambda: get_cluster(api, namespace, "ids")["status"]["idLimit"].get("drain") is None,
         what="drain record cleared once the pod is gone",
+        timeout=60,
+        every=0.5,
     )
     assert {"IdThresholdReached", "NodeRestarted"} <= reasons(api, namespace)
     assert stand_in_node.drains == 1  # drained once, never repeated
@@ -300,10 +337,10 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
     with KopfRunner(args, timeout=60) as first_run:
         wait_until_leading(api, args)
         create_cluster(api, namespace, "ids", spec)
-        pod = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod")[0]
+        pod = wait_until(lambda: node_pods(api, namespace), what="the Deployment's pod", timeout=60, every=0.5)[0]
         stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
         mark_running(api, namespace, pod, stand_in_node.state["ip"])
-        wait_for(lambda: stand_in_node.drains >= 1, what="POST /node/drain")
+        wait_until(lambda: stand_in_node.drains >= 1, what="POST /node/drain", timeout=60, every=0.5)
     assert first_run.exception is None
     recorded = get_cluster(api, namespace, "ids")["status"]["idLimit"]["drain"]
 
@@ -311,14 +348,19 @@ def test_operator_restart_neither_repeats_nor_forgets_a_drain(
     with KopfRunner(args, timeout=60) as second_run:
         wait_until_leading(api, args)
         # The new operator's timer has looked at the node once it reports the new count.
-        wait_for(
+        wait_until(
             lambda: get_cluster(api, namespace, "ids")["status"]["nodes"][0].get("idsUsed") == 30,
             what="the restarted operator's first ID-limit check",
+            timeout=60,
+            every=0.5,
         )
         assert get_cluster(api, namespace, "ids")["status"]["idLimit"]["drain"]["startedAt"] == recorded["startedAt"]
         stand_in_node.state["running"] = 0
-        wait_for(
-            lambda: get_cluster(api, namespace, "ids")["status"]["idLimit"].get("restarts"), what="restart counted"
+        wait_until(
+            lambda: get_cluster(api, namespace, "ids")["status"]["idLimit"].get("restarts"),
+            what="restart counted",
+            timeout=60,
+            every=0.5,
         )
     assert second_run.exception is None
     assert stand_in_node.drains == 1
@@ -331,14 +373,16 @@ def test_a_node_drained_by_someone_else_is_undrained(
     create_cluster(
         api, namespace, "ids", {"replicas": 1, "service": {"type": "ClusterIP"}, "pod": {"nodeSelector": NO_KUBELET}}
     )
-    pod = wait_for(lambda: node_pods(api, namespace), what="the Deployment's pod")[0]
+    pod = wait_until(lambda: node_pods(api, namespace), what="the Deployment's pod", timeout=60, every=0.5)[0]
     stand_in_node.token = secret_values(api, namespace, "ids-auth")["management-token"]
     mark_running(api, namespace, pod, stand_in_node.state["ip"])
-    wait_for(lambda: stand_in_node.state["draining"] is False, what="POST /node/undrain")
-    wait_for(lambda: "UnexpectedDrain" in reasons(api, namespace), what="UnexpectedDrain Event")
+    wait_until(lambda: stand_in_node.state["draining"] is False, what="POST /node/undrain", timeout=60, every=0.5)
+    wait_until(
+        lambda: "UnexpectedDrain" in reasons(api, namespace), what="UnexpectedDrain Event", timeout=60, every=0.5
+    )
     unexpected = next(e for e in events(api, namespace) if e.reason == "UnexpectedDrain")
     assert unexpected.type == "Warning" and "'somebody'" in unexpected.message
-    wait_for(lambda: "DrainRecovered" in reasons(api, namespace), what="DrainRecovered Event")
+    wait_until(lambda: "DrainRecovered" in reasons(api, namespace), what="DrainRecovered Event", timeout=60, every=0.5)
 
 
 def condition(api: client.ApiClient, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
@@ -349,16 +393,18 @@ def condition(api: client.ApiClient, namespace: str, name: str, kind: str) -> di
 def test_a_service_port_edited_by_hand_is_repaired(api: client.ApiClient, namespace: str, operator: None) -> None:
     core = client.CoreV1Api(api)
     create_cluster(api, namespace, "demo", {"replicas": 1, "service": {"type": "ClusterIP"}})
-    wait_for(lambda: _read(core.read_namespaced_service, "demo", namespace), what="Service")
+    wait_until(lambda: _read(core.read_namespaced_service, "demo", namespace), what="Service", timeout=60, every=0.5)
     # What `kubectl edit` does: a whole-object update by another manager. The operator's next apply of
     # port 1789 would make a second port named "http", which the API server refuses (422).
     service = core.read_namespaced_service("demo", namespace)
     service.spec.ports[0].port = 1790
     core.replace_namespaced_service("demo", namespace, service, field_manager="kubectl-edit")
-    wait_for(lambda: "ChildRepaired" in reasons(api, namespace), what="ChildRepaired Event", limit=90)
-    ports = wait_for(
+    wait_until(lambda: "ChildRepaired" in reasons(api, namespace), what="ChildRepaired Event", timeout=90, every=0.5)
+    ports = wait_until(
         lambda: [p.port for p in core.read_namespaced_service("demo", namespace).spec.ports] == [1789],
         what="port 1789 back, alone",
+        timeout=60,
+        every=0.5,
     )
     assert ports
     repaired = next(e for e in events(api, namespace) if e.reason == "ChildRepaired")
@@ -367,25 +413,38 @@ def test_a_service_port_edited_by_hand_is_repaired(api: client.ApiClient, namesp
     # Reconciliation was not wedged: drift elsewhere is still corrected, and nothing stays Degraded.
     apps = client.AppsV1Api(api)
     apps.patch_namespaced_deployment("demo", namespace, {"spec": {"replicas": 3}}, field_manager="kubectl-scale")
-    wait_for(lambda: apps.read_namespaced_deployment("demo", namespace).spec.replicas == 1, what="drift corrected")
-    wait_for(
+    wait_until(
+        lambda: apps.read_namespaced_deployment("demo", namespace).spec.replicas == 1,
+        what="drift corrected",
+        timeout=60,
+        every=0.5,
+    )
+    wait_until(
         lambda: (condition(api, namespace, "demo", "Degraded") or {}).get("reason") != "ApplyFailed",
         what="no apply failure left",
+        timeout=60,
+        every=0.5,
     )
 
 
 def test_every_child_deleted_is_recreated(api: client.ApiClient, namespace: str, operator: None) -> None:
     create_cluster(api, namespace, "demo", {"replicas": 1, "service": {"type": "ClusterIP"}})
     for kind, name in CHILDREN:
-        wait_for(lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace), what=f"{kind} {name}")
+        wait_until(
+            lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace),
+            what=f"{kind} {name}",
+            timeout=60,
+            every=0.5,
+        )
     old = secret_values(api, namespace, "demo-auth")
     for kind, name in CHILDREN:
         reader(api, kind)[1](name, namespace)
     for kind, name in CHILDREN:
-        wait_for(
+        wait_until(
             lambda kind=kind, name=name: _read(reader(api, kind)[0], name, namespace),
             what=f"{kind} {name} recreated",
-            limit=90,
+            timeout=90,
+            every=0.5,
         )
     new = secret_values(api, namespace, "demo-auth")  # a new Secret: new values, never the old ones reused
     assert set(new) == set(old) and all(new[key] != old[key] for key in old)
@@ -401,14 +460,25 @@ def test_the_auth_secret_is_made_once_and_never_shown(api: client.ApiClient, nam
         wait_until_leading(api, args)
         create_cluster(api, namespace, "demo", {"replicas": 1, "service": {"type": "ClusterIP"}})
         create_cluster(api, namespace, "other", {"replicas": 1, "service": {"type": "ClusterIP"}})
-        secret = wait_for(
-            lambda: _read(client.CoreV1Api(api).read_namespaced_secret, "demo-auth", namespace), what="Secret"
+        secret = wait_until(
+            lambda: _read(client.CoreV1Api(api).read_namespaced_secret, "demo-auth", namespace),
+            what="Secret",
+            timeout=60,
+            every=0.5,
         )
-        wait_for(lambda: _read(client.CoreV1Api(api).read_namespaced_secret, "other-auth", namespace), what="Secret 2")
+        wait_until(
+            lambda: _read(client.CoreV1Api(api).read_namespaced_secret, "other-auth", namespace),
+            what="Secret 2",
+            timeout=60,
+            every=0.5,
+        )
         values = secret_values(api, namespace, "demo-auth")
         # Through a few resyncs (every 2 s here) the values stay.
-        wait_for(
-            lambda: (get_cluster(api, namespace, "demo").get("status") or {}).get("observedGeneration"), what="status"
+        wait_until(
+            lambda: (get_cluster(api, namespace, "demo").get("status") or {}).get("observedGeneration"),
+            what="status",
+            timeout=60,
+            every=0.5,
         )
         ledger = client.CoreV1Api(api).read_namespaced_config_map("demo-id-ledger", namespace)
         # What a node writes, with its own field manager; an address no pod of the cluster has (the real
@@ -419,7 +489,9 @@ def test_the_auth_secret_is_made_once_and_never_shown(api: client.ApiClient, nam
         )
         core = client.CoreV1Api(api)
         core.delete_namespaced_service("demo-peers", namespace)  # a resync is seen when this comes back
-        wait_for(lambda: _read(core.read_namespaced_service, "demo-peers", namespace), what="a resync")
+        wait_until(
+            lambda: _read(core.read_namespaced_service, "demo-peers", namespace), what="a resync", timeout=60, every=0.5
+        )
     assert runner.exception is None, runner.output
     assert secret_values(api, namespace, "demo-auth") == values
     assert client.CoreV1Api(api).read_namespaced_secret("demo-auth", namespace).metadata.uid == secret.metadata.uid
@@ -443,9 +515,14 @@ def test_authentication_off_is_loud(api: client.ApiClient, namespace: str, opera
     create_cluster(
         api, namespace, "open", {"replicas": 1, "service": {"type": "ClusterIP"}, "auth": {"enabled": False}}
     )
-    found = wait_for(lambda: condition(api, namespace, "open", "AuthenticationDisabled"), what="condition")
+    found = wait_until(
+        lambda: condition(api, namespace, "open", "AuthenticationDisabled"), what="condition", timeout=60, every=0.5
+    )
     assert (found["status"], found["reason"]) == ("True", "AuthenticationDisabled")
-    warning = wait_for(
-        lambda: [e for e in events(api, namespace) if e.reason == "AuthenticationDisabled"], what="Warning Event"
+    warning = wait_until(
+        lambda: [e for e in events(api, namespace) if e.reason == "AuthenticationDisabled"],
+        what="Warning Event",
+        timeout=60,
+        every=0.5,
     )
     assert warning[0].type == "Warning" and "open" in warning[0].message

@@ -36,7 +36,7 @@ from jqm_operator.nodetimer import run_cycle
 from jqm_operator.ports import NodeRef, NodeUnreachable
 from tests.operator.crdutil import ROOT, defaulted_spec
 from tests.operator.fakes import FakeClusterApi, pod
-from tests.operator.kubetest import wait_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 OWNER = Owner(name="demo", namespace="ns", uid="u")
@@ -88,7 +88,9 @@ def node(tmp_path: Path) -> Iterator[RunningNode]:
     command += ["--ip", ip, "--workdir", str(tmp_path / "work"), "--id-limit", "50"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: _answers(ip, 1789) or process.poll() is not None, what=f"jqm-node on {ip}", limit=30)
+        wait_until(
+            lambda: _answers(ip, 1789) or process.poll() is not None, what=f"jqm-node on {ip}", timeout=30, every=0.5
+        )
         if process.poll() is not None:
             output = process.communicate()[0]
             if "parametersAsShellCode: unknown key" in output:
@@ -156,5 +158,5 @@ def test_restart_cycle_drains_a_real_node(node: RunningNode) -> None:
         run_cycle(api=api, nodes=nodes, owner=OWNER, spec=spec, now=datetime.now(UTC))
         return api.evictions == ["demo-0"]
 
-    wait_for(evicted, what="the drained node's jobs to end and its pod to be evicted", limit=30)
+    wait_until(evicted, what="the drained node's jobs to end and its pod to be evicted", timeout=30, every=0.5)
     assert api.cluster_status["idLimit"]["restarts"] == 1

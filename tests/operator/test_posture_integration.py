@@ -25,8 +25,9 @@ from jqm_operator.model import parse_spec
 from jqm_operator.nodeapi import ManagementTokens, ProxyNodeApi
 from jqm_operator.ports import ApiRefused, NodeRef
 from jqm_operator.reconcile import apply_children
-from tests.operator.kubetest import connect, install_crds, jqmcluster, kubeconfig_path, wait_for
+from tests.operator.kubetest import connect, install_crds, jqmcluster, kubeconfig_path
 from tests.operator.test_chart import CHART, HELM, KUBE_VERSION
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 GROUP, VERSION, PLURAL = "jqm.enioka-community.io", "v1alpha1", "jqmclusters"
@@ -175,7 +176,7 @@ def test_the_charts_rbac_is_enough_for_everything_the_operator_does(api: client.
             return not outcomes[-1].failures
 
         try:
-            wait_for(applied_cleanly, what="every child applied with the chart's rights", limit=20)
+            wait_until(applied_cleanly, what="every child applied with the chart's rights", timeout=20, every=0.5)
         except AssertionError as e:
             raise AssertionError(f"{e}: {outcomes[-1].failures}") from e
         assert rbac.read_namespaced_role("demo-node", namespace).rules[0].resource_names == ["demo-id-ledger"]
@@ -269,7 +270,7 @@ def test_the_management_token_reaches_a_node_through_the_api_servers_proxy(
         status = core.read_namespaced_pod("node", namespace).status
         return status.pod_ip if any(c.type == "Ready" and c.status == "True" for c in status.conditions or []) else None
 
-    ip = wait_for(ready, what="the stand-in node pod ready", limit=90)
+    ip = wait_until(ready, what="the stand-in node pod ready", timeout=90, every=0.5)
     nodes = ProxyNodeApi(api_client=api, tokens=ManagementTokens.from_api(api))
     target = NodeRef(namespace=namespace, cluster="demo", pod="node", ip=ip)
     nodes.drain(target, reason="jqm-operator: ID limit")

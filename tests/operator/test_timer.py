@@ -9,10 +9,10 @@ from typing import Any
 from jqm_operator import constants as c
 from jqm_operator.builders import Owner, selector_labels
 from jqm_operator.decisions import restart as r
+from jqm_operator.idlimit_step import ID_LIMIT_DRAIN_REASON
 from jqm_operator.model import parse_spec
 from jqm_operator.nodetimer import run_cycle
 from jqm_operator.nodewatch import observe
-from jqm_operator.restarts import ID_LIMIT_DRAIN_REASON
 from tests.operator.fakes import FakeClusterApi, FakeNodeApi, node_status, pod
 
 OWNER = Owner(name="demo", namespace="ns", uid="u")

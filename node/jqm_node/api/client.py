@@ -30,9 +30,11 @@ from jqm_node.api.representation import (
     render_list,
     wants_json,
 )
+from jqm_node.api.routes import Route, job_route, route
 from jqm_node.api.simple import deliverable_download, job_log
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError
+from jqm_node.model import State
 from jqm_node.node import NODE_KEY
 
 PREFIX = "/ws/client"
@@ -61,12 +63,15 @@ def _no_content() -> web.Response:
 
 
 async def enqueue(request: web.Request) -> web.Response:
-    """``POST ji``: a JobRequest in, the new JobInstance out."""
+    """``POST ji``: a JobRequest in, the new JobInstance out in state SUBMITTED, as upstream answers (the
+    request was accepted), whatever the job has become since: held, scheduled, or already running."""
     body = await request.read()
     job_request = job_request_from_dict(parse_body(body, request.content_type))
     engine = _engine(request)
     await request.app[NODE_KEY].ready_to_enqueue()
-    return render(request, "jobInstance", job_to_dict(engine.enqueue(job_request), engine))
+    answer = job_to_dict(engine.enqueue(job_request), engine)
+    answer["state"] = State.SUBMITTED.value
+    return render(request, "jobInstance", answer)
 
 
 async def enqueue_from_history(request: web.Request) -> web.Response:
@@ -157,7 +162,7 @@ def _instruction(act: Callable[[Engine, int], object]) -> Callable[[web.Request]
         act(_engine(request), _job_id(request))
         return _no_content()
 
-    handler.__name__ = act.__name__  # type: ignore[attr-defined]
+    handler.__name__ = act.__name__
     return handler
 
 
@@ -194,41 +199,41 @@ async def set_run_after(request: web.Request) -> web.Response:
     return _no_content()
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[Route]:
     """Fixed paths come before the ``{id}`` patterns they would otherwise match."""
     p = PREFIX
     return [
-        web.get(f"{p}/ji", client_cluster.get_jobs),
-        web.post(f"{p}/ji", enqueue),
-        web.get(f"{p}/ji/active", client_cluster.get_active_jobs),
-        web.get(f"{p}/ji/query", get_empty_query),
-        web.post(f"{p}/ji/query", client_cluster.query),
-        web.post(f"{p}/ji/query/ids", client_cluster.query_ids),
-        web.post(f"{p}/ji/bulk", client_cluster.bulk_enqueue_from_history),
-        web.post(f"{p}/ji/killed", client_cluster.kill_many),
-        web.post(f"{p}/ji/paused", client_cluster.pause_many),
-        web.post(f"{p}/ji/resumed", client_cluster.resume_many),
-        web.post(f"{p}/ji/files", post_deliverable_content),
-        web.get(f"{p}/ji/files/{{id}}", get_deliverable_content),
-        web.post(f"{p}/ji/cancelled/{{id}}", _instruction(Engine.cancel)),
-        web.delete(f"{p}/ji/waiting/{{id}}", _instruction(Engine.delete_waiting)),
-        web.post(f"{p}/ji/killed/{{id}}", _instruction(Engine.kill)),
-        web.post(f"{p}/ji/paused/{{id}}", _instruction(Engine.pause_waiting)),
-        web.delete(f"{p}/ji/paused/{{id}}", _instruction(Engine.resume_waiting)),
-        web.post(f"{p}/ji/running/paused/{{id}}", _instruction(Engine.pause_running)),
-        web.delete(f"{p}/ji/running/paused/{{id}}", _instruction(Engine.resume_running)),
-        web.delete(f"{p}/ji/crashed/{{id}}", restart_crashed),
-        web.get(f"{p}/ji/{{id}}", get_job),
-        web.post(f"{p}/ji/{{id}}", enqueue_from_history),
-        web.get(f"{p}/ji/{{id}}/messages", get_messages),
-        web.get(f"{p}/ji/{{id}}/files", get_deliverables),
-        web.post(f"{p}/ji/{{id}}/files/{{name}}", add_input_file),
-        web.get(f"{p}/ji/{{id}}/stdout", get_stdout),
-        web.get(f"{p}/ji/{{id}}/stderr", get_stderr),
-        web.post(f"{p}/ji/{{id}}/position/{{position}}", set_position),
-        web.post(f"{p}/ji/{{id}}/priority/{{priority}}", set_priority),
-        web.post(f"{p}/ji/{{id}}/delay/{{when}}", set_run_after),
-        web.get(f"{p}/user/{{name}}/ji", client_cluster.get_user_jobs),
-        web.get(f"{p}/jr", get_empty_job_request),
+        route(web.get(f"{p}/ji", client_cluster.get_jobs)),
+        route(web.post(f"{p}/ji", enqueue)),
+        route(web.get(f"{p}/ji/active", client_cluster.get_active_jobs)),
+        route(web.get(f"{p}/ji/query", get_empty_query)),
+        route(web.post(f"{p}/ji/query", client_cluster.query)),
+        route(web.post(f"{p}/ji/query/ids", client_cluster.query_ids)),
+        route(web.post(f"{p}/ji/bulk", client_cluster.bulk_enqueue_from_history)),
+        route(web.post(f"{p}/ji/killed", client_cluster.kill_many)),
+        route(web.post(f"{p}/ji/paused", client_cluster.pause_many)),
+        route(web.post(f"{p}/ji/resumed", client_cluster.resume_many)),
+        route(web.post(f"{p}/ji/files", post_deliverable_content)),
+        job_route(web.get(f"{p}/ji/files/{{id}}", get_deliverable_content)),  # a deliverable ID
+        job_route(web.post(f"{p}/ji/cancelled/{{id}}", _instruction(Engine.cancel))),
+        job_route(web.delete(f"{p}/ji/waiting/{{id}}", _instruction(Engine.delete_waiting))),
+        job_route(web.post(f"{p}/ji/killed/{{id}}", _instruction(Engine.kill))),
+        job_route(web.post(f"{p}/ji/paused/{{id}}", _instruction(Engine.pause_waiting))),
+        job_route(web.delete(f"{p}/ji/paused/{{id}}", _instruction(Engine.resume_waiting))),
+        job_route(web.post(f"{p}/ji/running/paused/{{id}}", _instruction(Engine.pause_running))),
+        job_route(web.delete(f"{p}/ji/running/paused/{{id}}", _instruction(Engine.resume_running))),
+        job_route(web.delete(f"{p}/ji/crashed/{{id}}", restart_crashed)),
+        job_route(web.get(f"{p}/ji/{{id}}", get_job)),
+        job_route(web.post(f"{p}/ji/{{id}}", enqueue_from_history)),
+        job_route(web.get(f"{p}/ji/{{id}}/messages", get_messages)),
+        job_route(web.get(f"{p}/ji/{{id}}/files", get_deliverables)),
+        job_route(web.post(f"{p}/ji/{{id}}/files/{{name}}", add_input_file)),
+        job_route(web.get(f"{p}/ji/{{id}}/stdout", get_stdout)),
+        job_route(web.get(f"{p}/ji/{{id}}/stderr", get_stderr)),
+        job_route(web.post(f"{p}/ji/{{id}}/position/{{position}}", set_position)),
+        job_route(web.post(f"{p}/ji/{{id}}/priority/{{priority}}", set_priority)),
+        job_route(web.post(f"{p}/ji/{{id}}/delay/{{when}}", set_run_after)),
+        route(web.get(f"{p}/user/{{name}}/ji", client_cluster.get_user_jobs)),
+        route(web.get(f"{p}/jr", get_empty_job_request)),
         *client_queues.routes(),
     ]

@@ -4,32 +4,61 @@ split per owner (beyond upstream, whose standalone nodes answer these for themse
 Without peers (no ``JQM_PEERS``/``JQM_PEERS_DNS``), or for a request another node forwarded, each
 call answers for the local node, exactly as upstream does. Otherwise the local answer and the peers'
 answers (asked for JSON, with one deadline) are merged: lists by ID, queries by their sort order and
-then paginated, counts summed. Missing peers are named in ``X-Jqm-Partial-Results``.
+then paginated (:mod:`jqm_node.query` owns both), counts summed. Missing peers are named in
+``X-Jqm-Partial-Results``. ``GET ji`` (every job) is streamed from every node and merged as it comes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncGenerator, Callable
+from http import HTTPStatus
+from itertools import islice
 from typing import Any
 
 from aiohttp import web
 
-from jqm_node.api.client_objects import id_list, jobs_to_dicts
-from jqm_node.api.client_query import DEFAULT_PAGE_SIZE, Query, query_from_dict, query_result, run_query
+from jqm_node.api.client_objects import id_list, job_dicts, jobs_to_dicts
+from jqm_node.api.client_query import ParsedQuery, parse_query, query_result
 from jqm_node.api.params import parse_id
-from jqm_node.api.representation import json_response, parse_body, parse_list_body, render, render_job_list
-from jqm_node.cluster.fanout import PeerAnswers, call_peers, is_forwarded, split_by_member
+from jqm_node.api.representation import (
+    JSON,
+    NDJSON,
+    XML,
+    ListStream,
+    json_response,
+    parse_body,
+    parse_list_body,
+    render,
+    render_job_list,
+    wants_json,
+)
+from jqm_node.cluster.fanout import (
+    PeerAnswers,
+    PeerStreamError,
+    PeerStreams,
+    call_peers,
+    is_forwarded,
+    merge_by_id,
+    open_streams,
+    split_by_member,
+)
 from jqm_node.engine import Engine
 from jqm_node.errors import JqmError
-from jqm_node.model import ACTIVE_STATES, JobInstance, State
+from jqm_node.model import State
 from jqm_node.node import NODE_KEY, Node
+from jqm_node.query import DEFAULT_PAGE_SIZE, JobQuery, matching, page, run, wire_sort_key
+
+log = logging.getLogger(__name__)
+
+
+class PeerAnswerError(JqmError):
+    """A peer broke off its part of a streamed answer before anything was sent (502, as an unreachable owner)."""
+
+    status = HTTPStatus.BAD_GATEWAY
+
 
 PREFIX = "/ws/client"
-_SORT_FIELDS = {
-    "ID": "id", "APPLICATIONNAME": "applicationName", "QUEUENAME": "queueName", "STATUS": "state",
-    "DATEENQUEUE": "enqueueDate", "DATEATTRIBUTION": "beganRunningDate", "DATEEXECUTION": "beganRunningDate",
-    "DATEEND": "endDate", "USERNAME": "user", "PARENTID": "parent",
-}  # fmt: skip
 
 
 async def _ask_all_peers(request: web.Request, body: Any | None = None, *, path: str | None = None) -> PeerAnswers:
@@ -38,31 +67,6 @@ async def _ask_all_peers(request: web.Request, body: Any | None = None, *, path:
         return PeerAnswers()
     peers = await node.membership.peers()
     return await call_peers(node.forwarder, request, dict.fromkeys(peers, body), path=path)
-
-
-# ------------------------------------------------------------------------------ list reads
-
-
-def _first_by_id(engine: Engine, keep: frozenset[State], user: str | None = None) -> list[JobInstance]:
-    """The first page (by ID) of jobs in ``keep``: what upstream's list calls answer (their query's default page)."""
-    found: list[JobInstance] = []
-    for job in engine.in_id_order():
-        if job.state in keep and (user is None or job.user == user):
-            found.append(job)
-            if len(found) == DEFAULT_PAGE_SIZE:
-                break
-    return found
-
-
-async def _job_list(request: web.Request, keep: frozenset[State], user: str | None = None) -> web.Response:
-    engine: Engine = request.app[NODE_KEY].engine
-    jobs = jobs_to_dicts(_first_by_id(engine, keep, user), engine)
-    peers = await _ask_all_peers(request)
-    for answer in peers.answers.values():
-        jobs.extend(answer or [])
-    jobs = _unique(jobs)
-    jobs.sort(key=lambda job: job["id"])
-    return peers.flag(render_job_list(request, jobs[:DEFAULT_PAGE_SIZE]))  # type: ignore[return-value]
 
 
 def _unique(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -74,73 +78,89 @@ def _unique(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(unique.values())
 
 
-async def get_jobs(request: web.Request) -> web.Response:
-    """``GET ji``: the first 50 job instances by ID, waiting, running or finished (upstream's page size)."""
-    return await _job_list(request, frozenset(State))
+# ------------------------------------------------------------------------------ list reads
 
 
-async def get_active_jobs(request: web.Request) -> web.Response:
-    """``GET ji/active``: the first 50 waiting or running job instances by ID."""
-    return await _job_list(request, ACTIVE_STATES)
+async def _first_page(request: web.Request, query: JobQuery) -> web.StreamResponse:
+    """The first page (by ID) of the jobs ``query`` finds on every node: upstream's list calls."""
+    engine: Engine = request.app[NODE_KEY].engine
+    jobs = jobs_to_dicts(islice(matching(engine, query), DEFAULT_PAGE_SIZE), engine)
+    peers = await _ask_all_peers(request)
+    for answer in peers.answers.values():
+        jobs.extend(answer or [])
+    jobs = _unique(jobs)
+    jobs.sort(key=lambda job: job["id"])
+    return peers.flag(render_job_list(request, jobs[:DEFAULT_PAGE_SIZE]))
 
 
-async def get_user_jobs(request: web.Request) -> web.Response:
+async def get_active_jobs(request: web.Request) -> web.StreamResponse:
+    """``GET ji/active``: the first 50 waiting or running job instances by ID (upstream's getActiveJobs)."""
+    return await _first_page(request, JobQuery(live=True, history=False))
+
+
+async def get_user_jobs(request: web.Request) -> web.StreamResponse:
     """``GET user/{name}/ji``: the first 50 waiting or running job instances of a user, by ID."""
-    return await _job_list(request, ACTIVE_STATES, request.match_info["name"])
+    query = JobQuery(live=True, history=False)
+    query.where_text("user", [request.match_info["name"]])
+    return await _first_page(request, query)
+
+
+async def _local_jobs(engine: Engine) -> AsyncGenerator[dict[str, Any], None]:
+    """Every job of this node (and of the history it holds), by ID, as they are when they are written."""
+    for job in job_dicts(list(engine.in_id_order()), engine):  # a list of references: jobs come and go meanwhile
+        yield job
+
+
+async def get_jobs(request: web.Request) -> web.StreamResponse:
+    """``GET ji``: every job instance, waiting, running or finished, by ID, as upstream's ``getJobs()``
+    (its query of live and history instances turns paging off).
+
+    The answer is streamed: the local jobs and each peer's (asked for NDJSON) are merged by ID as they
+    come, so a node never holds a whole list, whatever the cluster holds. A peer that fails before its
+    answer starts is named in ``X-Jqm-Partial-Results``; one that breaks off later cuts the answer off
+    (the connection closes before the list ends: a client sees an error, never a shorter list).
+    """
+    node: Node = request.app[NODE_KEY]
+    forwarded = is_forwarded(request)
+    peers = PeerStreams()
+    if not forwarded and node.membership.configured:
+        peers = await open_streams(node.forwarder, request, await node.membership.peers())
+    if forwarded and NDJSON in request.headers.get("Accept", ""):
+        content_type = NDJSON
+    else:
+        content_type = JSON if wants_json(request) else XML
+    stream = ListStream(request, "jobInstances", "jobInstance", content_type=content_type)
+    peers.flag(stream.response)
+    try:
+        async for job in merge_by_id([_local_jobs(node.engine), *peers.streams.values()]):
+            await stream.add(job)
+    except PeerStreamError as e:
+        if not stream.response.prepared:
+            raise PeerAnswerError(f"the list of jobs could not be completed: {e}") from None
+        log.warning("GET %s cut off: %s", request.path, e)
+        return stream.abort()
+    return await stream.finish()
 
 
 # ------------------------------------------------------------------------------ queries
 
 
-def _sort_key(query: Query) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """Orders job dicts as the query orders jobs (absent values first ascending), ID last."""
-    columns = [(_SORT_FIELDS[col], descending) for col, descending in query.sorts]
-
-    def key(job: dict[str, Any]) -> tuple[Any, ...]:
-        parts: list[Any] = []
-        for name, descending in columns:
-            value = job.get(name)
-            present = value is not None
-            if descending:
-                parts.append(_Reversed((present, value)))
-            else:
-                parts.append((present, value))
-        return (*parts, job["id"])
-
-    return key
-
-
-class _Reversed:
-    """Inverts the order of one sort component."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return other.value < self.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and other.value == self.value
-
-
-async def _cluster_query(request: web.Request) -> tuple[Query, list[dict[str, Any]], int, PeerAnswers]:
+async def _cluster_query(request: web.Request) -> tuple[ParsedQuery, list[dict[str, Any]], int, PeerAnswers]:
     """The merged page of the query across the cluster, the total match count, and who answered.
 
     Each node is asked for its first ``firstRow + pageSize`` results in the query's order; the page
     of the merged, re-sorted lists is the page of the whole cluster.
     """
     engine: Engine = request.app[NODE_KEY].engine
-    data = parse_body(await request.read(), request.content_type)
-    query = query_from_dict(data, node_name=engine.node_name)
+    parsed = parse_query(parse_body(await request.read(), request.content_type), node_name=engine.node_name)
+    query = parsed.query
     first_row, page_size = query.first_row, query.page_size
-    query.first_row = 0
-    query.page_size = None if page_size is None else first_row + page_size
-    jobs, total = run_query(engine, query)
+    wanted = None if page_size is None else first_row + page_size
+    query.first_row, query.page_size = 0, wanted
+    jobs, total = run(engine, query)
     merged = jobs_to_dicts(jobs, engine)
-    peer_body = {**(data if isinstance(data, dict) else {}), "firstRow": 0, "pageSize": query.page_size}
-    if query.page_size is None:
+    peer_body = {**parsed.body, "firstRow": 0, "pageSize": wanted}
+    if wanted is None:
         peer_body.pop("pageSize")
     peers = await _ask_all_peers(request, peer_body, path=f"{PREFIX}/ji/query")  # /ids too: merging needs the jobs
     for answer in peers.answers.values():
@@ -148,11 +168,8 @@ async def _cluster_query(request: web.Request) -> tuple[Query, list[dict[str, An
         total += answer.get("resultSize") or 0
     unique = _unique(merged)
     total -= len(merged) - len(unique)
-    merged = unique
-    merged.sort(key=_sort_key(query))
-    query.first_row, query.page_size = first_row, page_size
-    end = None if page_size is None else first_row + page_size
-    return query, merged[first_row:end], total, peers
+    unique.sort(key=wire_sort_key(query.sorts))
+    return parsed, page(unique, first_row, page_size), total, peers
 
 
 async def query(request: web.Request) -> web.StreamResponse:
@@ -187,7 +204,7 @@ def _counting(skip: frozenset[State], act: Callable[[Engine, int], object]) -> C
     def apply(engine: Engine, ids: list[int]) -> int:
         done = 0
         for job_id in ids:
-            job = engine.jobs.get(job_id)
+            job = engine.find(job_id)
             if job is None or job.state in skip:
                 continue
             try:

@@ -7,12 +7,13 @@ generic renderer of :mod:`jqm_node.api.representation` can write them as JSON or
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from jqm_node.api.representation import parse_date, to_millis
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, InvalidEnqueueError
-from jqm_node.model import Deliverable, HeldJob, JobDefinition, JobInstance, JobRequest, Queue, State
+from jqm_node.model import Deliverable, JobDefinition, JobInstance, JobRequest, Queue, State, ran_on
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -26,11 +27,6 @@ def parameters_to_list(parameters: dict[str, str]) -> list[dict[str, str]]:
 
 def queue_to_dict(queue: Queue) -> dict[str, Any]:
     return {"id": queue.id, "name": queue.name, "description": queue.description}
-
-
-def ran_on(job: JobInstance, local_node: str) -> str:
-    """The name of the node a job ran on: this one, or the one a held job came from."""
-    return job.origin_node if isinstance(job, HeldJob) else local_node
 
 
 def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -> dict[str, Any]:
@@ -68,14 +64,13 @@ def job_to_dict(job: JobInstance, engine: Engine, position: int | None = None) -
         "runAfter": to_millis(job.run_after),
         "nodeName": ran_on(job, engine.node_name) if job.began_date is not None else None,
         "highlander": jd.highlander,
-        "fromSchedule": False,
+        "fromSchedule": job.from_schedule,
     }
 
 
-def jobs_to_dicts(jobs: list[JobInstance], engine: Engine) -> list[dict[str, Any]]:
+def job_dicts(jobs: Iterable[JobInstance], engine: Engine) -> Iterator[dict[str, Any]]:
     """JobInstances, with the waiting positions of each queue computed once for the whole list."""
     positions: dict[int, dict[int, int]] = {}
-    result = []
     for job in jobs:
         position = 0
         if job.state is State.SUBMITTED:
@@ -83,8 +78,11 @@ def jobs_to_dicts(jobs: list[JobInstance], engine: Engine) -> list[dict[str, Any
             if ranks is None:
                 ranks = positions[job.queue.id] = engine.positions(job.queue)
             position = ranks.get(job.id, 0)
-        result.append(job_to_dict(job, engine, position))
-    return result
+        yield job_to_dict(job, engine, position)
+
+
+def jobs_to_dicts(jobs: Iterable[JobInstance], engine: Engine) -> list[dict[str, Any]]:
+    return list(job_dicts(jobs, engine))
 
 
 def deliverable_to_dict(item: Deliverable, root: str) -> dict[str, Any]:
@@ -202,6 +200,18 @@ def parameters_field(data: dict[str, Any], name: str = "parameters") -> dict[str
     return result
 
 
+def checked_parameters(parameters: dict[str, str]) -> dict[str, str]:
+    """Request parameters checked as upstream's ``JobRequestBaseImpl.validateParameter`` checks them (both
+    APIs): keys of 1 to 50 characters, values of 1 to 1000 (an empty value is refused, a blank one is not)."""
+    for key, value in parameters.items():
+        if not 0 < len(key) <= MAX_PARAMETER_KEY or not 0 < len(value) <= MAX_PARAMETER_VALUE:
+            raise InvalidEnqueueError(
+                f"Parameters key must be between 1 and {MAX_PARAMETER_KEY} characters, parameter values between 1 "
+                f"and {MAX_PARAMETER_VALUE} characters"
+            )
+    return parameters
+
+
 def id_list(items: list[Any]) -> list[int]:
     """Job IDs from a bulk request body: non-negative integers."""
     ids = []
@@ -231,12 +241,7 @@ def job_request_from_dict(data: Any) -> JobRequest:
         raise InvalidEnqueueError("Invalid execution request: applicationName is empty")
     if len(name) > 100:
         raise InvalidEnqueueError("Job definition name must be between 1 and 100 characters")
-    parameters = parameters_field(data)
-    for key, value in parameters.items():
-        if not 0 < len(key) <= MAX_PARAMETER_KEY or not 0 < len(value) <= MAX_PARAMETER_VALUE:
-            raise InvalidEnqueueError(
-                "Parameters key must be between 1 and 50 characters, parameter values between 1 and 1000 characters"
-            )
+    parameters = checked_parameters(parameters_field(data))
     priority = int_field(data, "priority")
     if priority is not None and priority != 0 and not 1 <= priority <= 10:
         raise InvalidEnqueueError(f"Priority must be between 1 and 10 (or 0 for none), not {priority}")

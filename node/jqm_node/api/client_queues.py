@@ -12,6 +12,7 @@ from jqm_node.api import client_cluster
 from jqm_node.api.client_objects import jobdef_to_dict, queue_to_dict
 from jqm_node.api.params import parse_id
 from jqm_node.api.representation import json_response, render, render_list, wants_json
+from jqm_node.api.routes import Route, job_route, route
 from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, NotFoundError
 from jqm_node.model import Queue
@@ -98,25 +99,25 @@ async def schedules_unsupported(request: web.Request) -> web.Response:
     )
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[Route]:
     """Fixed paths come before the ``{job}`` pattern they would otherwise match."""
     p = PREFIX
     return [
-        web.get(f"{p}/q", get_queues),
-        web.post(f"{p}/q/{{queue}}/bulk", client_cluster.set_jobs_queue),
+        route(web.get(f"{p}/q", get_queues)),
+        route(web.post(f"{p}/q/{{queue}}/bulk", client_cluster.set_jobs_queue)),
         # The official Java client's setJobQueues posts to .../jobs, upstream's server serves .../bulk.
-        web.post(f"{p}/q/{{queue}}/jobs", client_cluster.set_jobs_queue),
-        web.post(f"{p}/q/{{queue}}/pause", pause_queue),
-        web.delete(f"{p}/q/{{queue}}/pause", resume_queue),
-        web.post(f"{p}/q/{{queue}}/clear", clear_queue),
-        web.get(f"{p}/q/{{queue}}/status", queue_status),
-        web.get(f"{p}/q/{{queue}}/enabled-capacity", queue_capacity),
-        web.post(f"{p}/q/{{queue}}/{{job}}", set_job_queue),
-        web.get(f"{p}/jd", get_job_definitions),
-        web.get(f"{p}/jd/name/{{name}}", get_job_definition),
-        web.get(f"{p}/jd/{{application}}", get_application_job_definitions),
-        web.delete(f"{p}/schedule/{{schedule}}", schedules_unsupported),
-        web.post(f"{p}/schedule/{{schedule}}/queue/{{queue}}", schedules_unsupported),
-        web.post(f"{p}/schedule/{{schedule}}/cron/{{cron}}", schedules_unsupported),
-        web.post(f"{p}/schedule/{{schedule}}/priority/{{priority}}", schedules_unsupported),
+        route(web.post(f"{p}/q/{{queue}}/jobs", client_cluster.set_jobs_queue)),
+        route(web.post(f"{p}/q/{{queue}}/pause", pause_queue)),
+        route(web.delete(f"{p}/q/{{queue}}/pause", resume_queue)),
+        route(web.post(f"{p}/q/{{queue}}/clear", clear_queue)),
+        route(web.get(f"{p}/q/{{queue}}/status", queue_status)),
+        route(web.get(f"{p}/q/{{queue}}/enabled-capacity", queue_capacity)),
+        job_route(web.post(f"{p}/q/{{queue}}/{{job}}", set_job_queue), parameter="job"),
+        route(web.get(f"{p}/jd", get_job_definitions)),
+        route(web.get(f"{p}/jd/name/{{name}}", get_job_definition)),
+        route(web.get(f"{p}/jd/{{application}}", get_application_job_definitions)),
+        route(web.delete(f"{p}/schedule/{{schedule}}", schedules_unsupported)),
+        route(web.post(f"{p}/schedule/{{schedule}}/queue/{{queue}}", schedules_unsupported)),
+        route(web.post(f"{p}/schedule/{{schedule}}/cron/{{cron}}", schedules_unsupported)),
+        route(web.post(f"{p}/schedule/{{schedule}}/priority/{{priority}}", schedules_unsupported)),
     ]

@@ -22,6 +22,7 @@ from aiohttp import web
 from jqm_node.api.access import ROUTE_RULES
 from jqm_node.api.management import status_of
 from jqm_node.api.representation import json_response
+from jqm_node.api.routes import Route, route
 from jqm_node.auth.permissions import Permission
 from jqm_node.auth.principal import PRINCIPAL, Principal
 from jqm_node.cluster.fanout import call_peers, is_forwarded
@@ -77,9 +78,9 @@ async def peer_status(request: web.Request) -> web.Response:
     return json_response(status_of(request.app[NODE_KEY]))
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[Route]:
     return [
-        web.get(ME_PATH, me),
-        web.get(NODES_PATH, cluster_nodes),
-        web.get(PEER_STATUS_PATH, peer_status),
+        route(web.get(ME_PATH, me)),
+        route(web.get(NODES_PATH, cluster_nodes)),
+        route(web.get(PEER_STATUS_PATH, peer_status)),
     ]

@@ -19,6 +19,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from jqm_node.api.routes import Route, route
 from jqm_node.errors import NotFoundError
 
 CONSOLE_PATH = "/console/"
@@ -86,7 +87,7 @@ def _answer(request: web.Request, asset: Asset) -> web.Response:
     return web.Response(body=asset.body, content_type=asset.content_type, charset=charset, headers=headers)
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[Route]:
     assets = load_assets()
 
     async def to_console(request: web.Request) -> web.Response:
@@ -104,7 +105,7 @@ def routes() -> list[web.RouteDef]:
         return _answer(request, found)
 
     return [
-        web.get(CONSOLE_PATH.rstrip("/"), to_console),
-        web.get(CONSOLE_PATH, index),
-        web.get(CONSOLE_PATH + "{name}", asset),
+        route(web.get(CONSOLE_PATH.rstrip("/"), to_console)),
+        route(web.get(CONSOLE_PATH, index)),
+        route(web.get(CONSOLE_PATH + "{name}", asset)),
     ]

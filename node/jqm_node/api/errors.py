@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 
 from aiohttp import web
 
@@ -22,7 +23,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class _HttpError(JqmError):
     def __init__(self, message: str, status: int, code: int) -> None:
         super().__init__(message)
-        self.status = status  # type: ignore[assignment]
+        self.status = HTTPStatus(status)
         self.code = code
 
 

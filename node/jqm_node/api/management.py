@@ -19,7 +19,6 @@ from aiohttp import web
 from jqm_node.api import durability
 from jqm_node.api.representation import error_response
 from jqm_node.auth.errors import AuthenticationRequiredError, PermissionDeniedError
-from jqm_node.engine import Engine
 from jqm_node.errors import BadRequestError, JqmError
 from jqm_node.model import FINAL_STATES, WAITING_STATES, State
 from jqm_node.node import NODE_KEY, Node
@@ -34,24 +33,26 @@ class StoppingConflictError(JqmError):
     status = HTTPStatus.CONFLICT
 
 
-def node_status(engine: Engine) -> dict[str, Any]:
+def node_status(node: Node) -> dict[str, Any]:
+    engine, ids = node.engine, node.ids
+    counters = engine.counters()
     return {
         "ip": engine.ip,
         "name": engine.node_name,
-        "idsUsed": engine.ids.used,
-        "idCapacity": engine.ids.capacity,
-        "idsRemaining": engine.ids.remaining,
+        "idsUsed": ids.used,
+        "idCapacity": ids.capacity,
+        "idsRemaining": ids.remaining,
         "draining": engine.draining,
         "drainReason": engine.drain_reason,
         "accepting": engine.accepting,
         "stopping": engine.shutting_down,
-        "running": len(engine.running),
-        "queued": engine.count(WAITING_STATES),
+        "running": counters.running,
+        "queued": counters.total(WAITING_STATES),
     }
 
 
 def status_of(node: Node) -> dict[str, Any]:
-    return {**node_status(node.engine), "auth": node.settings.security.auth_enabled, **durability.status(node)}
+    return {**node_status(node), "auth": node.settings.security.auth_enabled, **durability.status(node)}
 
 
 async def status(request: web.Request) -> web.Response:
@@ -133,35 +134,37 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(engine: Engine) -> str:
+def render_metrics(node: Node) -> str:
+    engine, ids = node.engine, node.ids
+    counters = engine.counters()
     lines = [
         "# HELP jqm_jobs Job instances on this node by queue and state.",
         "# TYPE jqm_jobs gauge",
     ]
     for queue in engine.queues.values():
         for state in State:
-            count = engine.state_counts.get((queue.name, state), 0)
+            count = counters.by_queue_and_state.get((queue.name, state), 0)
             lines.append(f'jqm_jobs{{queue="{_label(queue.name)}",state="{state.value}"}} {count}')
-    completed = engine.count(FINAL_STATES)
+    completed = counters.total(FINAL_STATES)
     lines += [
         "# HELP jqm_jobs_running Job processes running now.",
         "# TYPE jqm_jobs_running gauge",
-        f"jqm_jobs_running {len(engine.running)}",
+        f"jqm_jobs_running {counters.running}",
         "# HELP jqm_jobs_enqueued_total Job instances created since the node started.",
         "# TYPE jqm_jobs_enqueued_total counter",
-        f"jqm_jobs_enqueued_total {engine.enqueued_total}",
+        f"jqm_jobs_enqueued_total {counters.enqueued}",
         "# HELP jqm_jobs_completed_total Job instances that reached a final state since the node started.",
         "# TYPE jqm_jobs_completed_total counter",
         f"jqm_jobs_completed_total {completed}",
         "# HELP jqm_ids_used Job IDs handed out by this node.",
         "# TYPE jqm_ids_used gauge",
-        f"jqm_ids_used {engine.ids.used}",
+        f"jqm_ids_used {ids.used}",
         "# HELP jqm_ids_capacity Job IDs this node may hand out in all (the ID limit, or less if the ledger has less).",
         "# TYPE jqm_ids_capacity gauge",
-        f"jqm_ids_capacity {engine.ids.capacity}",
+        f"jqm_ids_capacity {ids.capacity}",
         "# HELP jqm_ids_remaining Job IDs this node may still hand out before it must restart.",
         "# TYPE jqm_ids_remaining gauge",
-        f"jqm_ids_remaining {engine.ids.remaining}",
+        f"jqm_ids_remaining {ids.remaining}",
         "# HELP jqm_node_draining 1 while the node is draining.",
         "# TYPE jqm_node_draining gauge",
         f"jqm_node_draining {int(engine.draining)}",
@@ -174,7 +177,7 @@ def render_metrics(engine: Engine) -> str:
 
 async def metrics(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
-    text = render_metrics(node.engine) + "\n".join(durability.metrics(node) + node.job_stats.exposition()) + "\n"
+    text = render_metrics(node) + "\n".join(durability.metrics(node) + node.job_stats.exposition()) + "\n"
     return web.Response(text=text, content_type="text/plain")
 
 

@@ -7,11 +7,16 @@ the table and the routes agree, so a new route without documentation fails the b
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from jqm_node import __version__
+from jqm_node.api.routes import Route, route
+from jqm_node.api.schemas import OBJECTS, Field
+from jqm_node.ids import ID_CEILING
+from jqm_node.model import State
 
 _XML, _JSON, _TEXT, _BIN = "application/xml", "application/json", "text/plain", "application/octet-stream"
 
@@ -20,114 +25,35 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_STR = {"type": "string", "nullable": True}
-_INT = {"type": "integer", "format": "int64", "nullable": True}
-_DATE = {"type": "integer", "format": "int64", "nullable": True, "description": "epoch milliseconds (XML: xs:dateTime)"}
-_ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 * 1_000_000 - 1}  # IDs decode to an IPv4
-_STATE = {"type": "string", "enum": [
-    "SUBMITTED", "ATTRIBUTED", "RUNNING", "CRASHED", "ENDED", "KILLED", "HOLDED", "CANCELLED", "SCHEDULED",
-]}  # fmt: skip
+_ID = {"type": "integer", "format": "int64", "minimum": 0, "maximum": ID_CEILING - 1}  # IDs decode to an IPv4
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+_STATE = {"type": "string", "enum": [state.value for state in State]}
+_DETAILS: dict[str, dict[str, Any]] = {
+    "Parameter": {"required": ["key", "value"], "description": "one entry of a Map<String,String>; "
+                  "XML: <entry><key/><value/></entry>"},
+    "JobRequest": {"required": ["applicationName"], "description": "XML root element: jobRequestBaseImpl "
+                   "(any name is accepted)"},
+    "Query": {"description": "XML root element: queryBaseImpl (any name is accepted); string filters accept "
+              "SQL % wildcards"},
+    "Deliverable": {"required": ["id"]},
+}  # fmt: skip
+"""What the OpenAPI document says of an object beyond its fields (which :mod:`jqm_node.api.schemas` declares)."""
+
+
+def _schema(name: str, fields: Mapping[str, Field]) -> dict[str, Any]:
+    properties = {key: dict(item.openapi) for key, item in fields.items()}
+    return {"type": "object", **_DETAILS.get(name, {}), "properties": properties}
+
 
 SCHEMAS: dict[str, Any] = {
-    "Parameter": {
-        "type": "object",
-        "required": ["key", "value"],
-        "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
-        "description": "one entry of a Map<String,String>; XML: <entry><key/><value/></entry>",
-    },
-    "Parameters": {"type": "array", "items": _ref("Parameter"), "nullable": True},
-    "Queue": {
-        "type": "object",
-        "properties": {"id": {"type": "integer"}, "name": _STR, "description": _STR},
-    },
-    "JobInstance": {
-        "type": "object",
-        "properties": {
-            "id": _ID, "applicationName": _STR, "parent": _INT, "user": _STR, "sessionID": _STR, "traceId": _STR,
-            "state": _STATE, "position": _INT, "priority": _INT, "queue": _ref("Queue"), "queueName": _STR,
-            "keyword1": _STR, "keyword2": _STR, "keyword3": _STR, "definitionKeyword1": _STR,
-            "definitionKeyword2": _STR, "definitionKeyword3": _STR, "module": _STR, "email": _STR, "application": _STR,
-            "parameters": _ref("Parameters"), "progress": _INT,
-            "messages": {"type": "array", "items": {"type": "string"}, "description": "XML: <messages><message/>"},
-            "enqueueDate": _DATE, "beganRunningDate": _DATE, "endDate": _DATE, "runAfter": _DATE, "nodeName": _STR,
-            "highlander": {"type": "boolean"}, "fromSchedule": {"type": "boolean"},
-        },
-    },
-    "JobRequest": {
-        "type": "object",
-        "required": ["applicationName"],
-        "description": "XML root element: jobRequestBaseImpl (any name is accepted)",
-        "properties": {
-            "applicationName": {"type": "string", "minLength": 1}, "sessionID": _STR, "traceId": _STR,
-            "application": _STR, "user": _STR, "module": _STR, "keyword1": _STR, "keyword2": _STR, "keyword3": _STR,
-            "email": _STR,
-            "queueName": _STR, "parentJobId": _INT, "scheduleId": {**_INT, "description": "not supported: 400"},
-            "startState": {"type": "string", "enum": ["SUBMITTED", "HOLDED"], "nullable": True},
-            "priority": {"type": "integer", "minimum": 0, "maximum": 10, "nullable": True},
-            "parameters": _ref("Parameters"), "runAfter": _DATE,
-            "recurrence": {**_STR, "description": "not supported: 400"},
-        },
-    },
-    "SortItem": {
-        "type": "object",
-        "properties": {
-            "order": {"type": "string", "enum": ["ASCENDING", "DESCENDING"]},
-            "col": {"type": "string", "enum": [
-                "ID", "APPLICATIONNAME", "QUEUENAME", "STATUS", "DATEENQUEUE", "DATEATTRIBUTION", "DATEEXECUTION",
-                "DATEEND", "USERNAME", "PARENTID",
-            ]},
-        },
-    },
-    "Query": {
-        "type": "object",
-        "description": "XML root element: queryBaseImpl (any name is accepted); string filters accept SQL % wildcards",
-        "properties": {
-            "jobInstanceId": _INT, "parentId": _INT, "queueId": _INT,
-            "applicationName": {"type": "array", "items": {"type": "string"}, "nullable": True},
-            "user": _STR, "sessionId": _STR, "jobDefKeyword1": _STR, "jobDefKeyword2": _STR, "jobDefKeyword3": _STR,
-            "jobDefModule": _STR, "jobDefApplication": _STR, "instanceKeyword1": _STR, "instanceKeyword2": _STR,
-            "instanceKeyword3": _STR, "instanceModule": _STR, "instanceApplication": _STR, "queueName": _STR,
-            "nodeName": _STR, "enqueuedBefore": _DATE, "enqueuedAfter": _DATE, "beganRunningBefore": _DATE,
-            "beganRunningAfter": _DATE, "endedBefore": _DATE, "endedAfter": _DATE,
-            "statuses": {"type": "array", "items": _STATE, "nullable": True},
-            "jobInstanceIds": {"type": "array", "items": _ID, "nullable": True, "description": "extension"},
-            "firstRow": {"type": "integer", "minimum": 0, "nullable": True},
-            "pageSize": {"type": "integer", "minimum": 0, "nullable": True, "default": 50},
-            "sortby": {"type": "array", "items": _ref("SortItem"), "nullable": True},
-            "queryLiveInstances": {"type": "boolean", "default": False},
-            "queryHistoryInstances": {"type": "boolean", "default": True},
-            "resultSize": {**_INT, "readOnly": True},
-            "instances": {"type": "array", "items": _ref("JobInstance"), "nullable": True, "readOnly": True},
-        },
-    },
-    "Deliverable": {
-        "type": "object",
-        "required": ["id"],
-        "properties": {"filePath": _STR, "fileFamily": _STR, "id": _ID, "originalName": _STR},
-    },
-    "JobDef": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"}, "description": _STR, "canBeRestarted": {"type": "boolean"},
-            "queue": _ref("Queue"), "applicationName": _STR, "application": _STR, "module": _STR, "keyword1": _STR,
-            "keyword2": _STR, "keyword3": _STR, "highlander": {"type": "boolean"}, "parameters": _ref("Parameters"),
-            "schedules": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "ErrorDto": {
-        "type": "object",
-        "properties": {
-            "userReadableMessage": _STR, "developerMessage": _STR, "stacktrace": _STR,
-            "errorCode": {"type": "integer"}, "userMessageKey": _STR, "userMessageParams": {"nullable": True},
-            "httpStatus": {"type": "integer"},
-        },
-    },
+    **{name: _schema(name, fields) for name, fields in OBJECTS.items()},
     "IdList": {"type": "array", "items": _ID},
     "Me": {
         "type": "object",
         "required": ["enforced", "permissions", "may"],
         "properties": {
-            "login": _STR, "enforced": {"type": "boolean", "description": "false when the node runs with --auth off"},
+            "login": _NULLABLE_STRING,
+            "enforced": {"type": "boolean", "description": "false when the node runs with --auth off"},
             "permissions": {"type": "array", "items": {"type": "string"}, "description": "of the user's roles"},
             "may": {"type": "object", "additionalProperties": {"type": "boolean"},
                     "description": "extension: for each permission a route asks for, whether the caller holds it"},
@@ -140,7 +66,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "ip": {"type": "string"}, "name": {"type": "string"}, "idsUsed": {"type": "integer"},
             "idCapacity": {"type": "integer"}, "idsRemaining": {"type": "integer"}, "draining": {"type": "boolean"},
-            "drainReason": _STR, "accepting": {"type": "boolean"}, "stopping": {"type": "boolean"},
+            "drainReason": _NULLABLE_STRING, "accepting": {"type": "boolean"}, "stopping": {"type": "boolean"},
             "running": {"type": "integer"}, "queued": {"type": "integer"},
         },
     },
@@ -210,7 +136,8 @@ Operation = tuple[str, str, str, dict[str, Any] | None, dict[str, Any]]
 _C = "/ws/client"
 _ID_LIST_BODY = {"required": True, "content": _content(_ref("IdList"), _JSON)}
 OPERATIONS: list[Operation] = [
-    ("get", f"{_C}/ji", "the first 50 job instances by ID", None, _returns(_list("JobInstance"), *_OBJ)),
+    ("get", f"{_C}/ji", "every job instance (waiting, running, finished) by ID, streamed", None,
+     _returns(_list("JobInstance"), *_OBJ)),
     ("post", f"{_C}/ji", "enqueue a JobRequest", {"required": True, "content": _content(_ref("JobRequest"), *_OBJ)},
      _returns(_ref("JobInstance"), *_OBJ)),
     ("get", f"{_C}/ji/active", "the first 50 waiting or running job instances", None,
@@ -262,7 +189,7 @@ OPERATIONS: list[Operation] = [
      _returns({"type": "integer"}, _JSON)),
     ("post", f"{_C}/q/{{queue}}/pause", "pause a queue", None, _returns(None, status="204")),
     ("delete", f"{_C}/q/{{queue}}/pause", "resume a queue", None, _returns(None, status="204")),
-    ("post", f"{_C}/q/{{queue}}/clear", "cancel every waiting job of a queue", None, _returns(None, status="204")),
+    ("post", f"{_C}/q/{{queue}}/clear", "delete every waiting job of a queue", None, _returns(None, status="204")),
     ("get", f"{_C}/q/{{queue}}/status", "status of a queue", None,
      _returns({"type": "string", "enum": ["RUNNING", "PARTIALLY_RUNNING", "PAUSED"]}, *_OBJ)),
     ("get", f"{_C}/q/{{queue}}/enabled-capacity", "slots of a queue while enabled", None,
@@ -386,5 +313,5 @@ async def get_document(request: web.Request) -> web.Response:
     return web.Response(body=_BODY, content_type="application/json")
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.get("/ws/openapi.json", get_document)]
+def routes() -> list[Route]:
+    return [route(web.get("/ws/openapi.json", get_document))]

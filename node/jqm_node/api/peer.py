@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from jqm_node.api.representation import json_response
+from jqm_node.api.routes import Route, route
 from jqm_node.cluster.handover import HANDOVER_PATH, receive_history
 from jqm_node.node import NODE_KEY
 
@@ -22,5 +23,5 @@ async def handover(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.post(HANDOVER_PATH, handover)]
+def routes() -> list[Route]:
+    return [route(web.post(HANDOVER_PATH, handover))]

@@ -14,6 +14,7 @@ only ever see JSON-shaped data. XML is parsed with DOCTYPEs refused, hence no en
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -24,39 +25,21 @@ from xml.parsers import expat
 
 from aiohttp import web
 
+from jqm_node.api.schemas import keys_of_kind, wrapped_lists
 from jqm_node.errors import BadRequestError, JqmError
 
 JSON = "application/json"
 XML = "application/xml"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
-DATE_KEYS = frozenset(
-    {
-        "enqueueDate", "beganRunningDate", "endDate", "runAfter",
-        "enqueuedBefore", "enqueuedAfter", "beganRunningBefore", "beganRunningAfter", "endedBefore", "endedAfter",
-    }
-)  # fmt: skip
+DATE_KEYS = keys_of_kind("date")
 """Fields holding a ``java.util.Calendar`` upstream: epoch milliseconds in JSON, ``xs:dateTime`` in XML."""
-
-WRAPPED_LISTS = {
-    "parameters": "entry",
-    "messages": "message",
-    "statuses": "status",
-    "sortby": "sortitem",
-    "instances": "instance",
-    "userMessageParams": "entry",
-}
+INT_KEYS = keys_of_kind("integer")
+BOOL_KEYS = keys_of_kind("boolean")
+WRAPPED_LISTS = wrapped_lists()
 """List fields written inside a wrapper element, with the name of their items. Other lists are written
 as repeated elements, as JAXB writes a collection without ``@XmlElementWrapper``; when parsing, an
 element that repeats becomes a list."""
-
-INT_KEYS = frozenset(
-    {
-        "id", "parent", "position", "priority", "progress", "parentJobId", "scheduleId", "jobInstanceId",
-        "parentId", "queueId", "firstRow", "pageSize", "resultSize", "errorCode", "httpStatus", "jobInstanceIds",
-    }
-)  # fmt: skip
-BOOL_KEYS = frozenset({"highlander", "fromSchedule", "canBeRestarted", "queryLiveInstances", "queryHistoryInstances"})
 
 MAX_DATE_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant both sides can write
 
@@ -192,6 +175,65 @@ def render_list(request: web.Request, wrapper: str, item: str, items: list[Any])
 def render_job_list(request: web.Request, jobs: list[dict[str, Any]]) -> web.Response:
     """A list of JobInstance dicts (see ``client_objects.job_to_dict``), e.g. merged from several nodes."""
     return render_list(request, "jobInstances", "jobInstance", jobs)
+
+
+NDJSON = "application/x-ndjson"
+
+
+class ListStream:
+    """A list sent as it is produced, in chunks: a JSON array, Jersey's XML list (``<wrapper><item/>...``)
+    or NDJSON (one JSON object per line, what nodes stream to each other). Only a chunk is ever held."""
+
+    CHUNK_BYTES = 64 * 1024
+
+    def __init__(self, request: web.Request, wrapper: str, item: str, *, content_type: str) -> None:
+        self.request, self.item, self.content_type = request, item, content_type
+        self.response = web.StreamResponse()
+        self.response.content_type = content_type
+        self._parts: list[str] = []
+        self._size = 0
+        self._first = True
+        if content_type == JSON:
+            self._parts.append("[")
+        elif content_type == XML:
+            self._parts += [XML_DECLARATION, f"<{wrapper}>"]
+        self._end = {JSON: "]", XML: f"</{wrapper}>"}.get(content_type, "")
+
+    async def add(self, value: Any) -> None:
+        if self.content_type == XML:
+            out: list[str] = []
+            _write_xml(self.item, value, out)
+            text = "".join(out)
+        elif self.content_type == JSON:
+            text = to_json(value) if self._first else "," + to_json(value)
+        else:
+            text = to_json(value) + "\n"
+        self._first = False
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size >= self.CHUNK_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.response.prepared:
+            await self.response.prepare(self.request)
+        await self.response.write("".join(self._parts).encode())
+        self._parts, self._size = [], 0
+        await asyncio.sleep(0)  # a long list must not keep the node's other requests waiting
+
+    async def finish(self) -> web.StreamResponse:
+        self._parts.append(self._end)
+        await self._flush()
+        await self.response.write_eof()
+        return self.response
+
+    def abort(self) -> web.StreamResponse:
+        """Ends the answer before the list is complete: the connection is closed, so the client sees a
+        broken answer, never a list silently cut short."""
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+        return self.response
 
 
 # ---------------------------------------------------------------------------------------- parsing

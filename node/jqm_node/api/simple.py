@@ -6,7 +6,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from jqm_node.api.client_objects import checked_parameters
 from jqm_node.api.params import parse_id, parse_int
+from jqm_node.api.routes import Route, job_query_route, route
 from jqm_node.auth.principal import acting_user
 from jqm_node.engine import Engine
 from jqm_node.errors import FileGoneError, FileNotFoundJqmError, InvalidEnqueueError, UnavailableError
@@ -37,7 +39,7 @@ async def enqueue(request: web.Request) -> web.Response:
             parent_id=parse_id(_text(parent), name="parentid") if parent else None,
             user=_text(form.get("user")) or acting_user(request) or None,  # upstream: the caller by default
             session_id=_text(form.get("sessionid")),
-            parameters={_text(n) or "": _text(v) or "" for n, v in zip(names, values, strict=True)},
+            parameters=checked_parameters({_text(n) or "": _text(v) or "" for n, v in zip(names, values, strict=True)}),
         )
     )
     return web.Response(text=str(job.id), content_type=_TEXT)
@@ -76,7 +78,7 @@ def job_log(engine: Engine, job: JobInstance, stream: str) -> web.StreamResponse
             headers={"Content-Disposition": f"attachment; filename={filename}"},
             content_type="application/octet-stream",
         )
-    workspace = engine.runner.workspace
+    workspace = engine.workspace
     path = workspace.stdout_path(job.id) if stream == "stdout" else workspace.stderr_path(job.id)
     return attachment(Path(path), filename)
 
@@ -118,19 +120,19 @@ async def engine_log(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     engine = request.app[NODE_KEY].engine
-    if not engine.dispatching:
-        why = "draining" if engine.draining else "stopping" if engine.stopping else engine.ids.unavailable_reason()
+    why = engine.not_dispatching_reason()
+    if why is not None:
         raise UnavailableError(f"JQM node is not taking new jobs ({why}) - IP: {engine.ip}")
     return web.Response(text=f"Pollers are polling - IP: {engine.ip}", content_type=_TEXT)
 
 
-def routes() -> list[web.RouteDef]:
+def routes() -> list[Route]:
     return [
-        web.post("/ws/simple/ji", enqueue),
-        web.get("/ws/simple/status", status),
-        web.get("/ws/simple/stdout", stdout),
-        web.get("/ws/simple/stderr", stderr),
-        web.get("/ws/simple/file", deliverable),
-        web.get("/ws/simple/enginelog", engine_log),
-        web.get("/ws/simple/localnode/health", health),
+        route(web.post("/ws/simple/ji", enqueue)),
+        job_query_route(web.get("/ws/simple/status", status)),
+        job_query_route(web.get("/ws/simple/stdout", stdout)),
+        job_query_route(web.get("/ws/simple/stderr", stderr)),
+        job_query_route(web.get("/ws/simple/file", deliverable)),
+        route(web.get("/ws/simple/enginelog", engine_log)),
+        route(web.get("/ws/simple/localnode/health", health)),
     ]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from http import HTTPStatus
 
 import aiohttp
 from aiohttp import StreamReader, web
@@ -50,14 +51,14 @@ _IDLE_SECONDS = 4.0
 
 class OwnerUnreachableError(JqmError):
     code = 9
-    status = 502  # type: ignore[assignment]
+    status = HTTPStatus.BAD_GATEWAY
     replayable = True
     """False once part of the request body was sent or part of the answer relayed: the call cannot be
     sent elsewhere any more."""
 
 
 class OwnerTimeoutError(OwnerUnreachableError):
-    status = 504  # type: ignore[assignment]
+    status = HTTPStatus.GATEWAY_TIMEOUT
 
 
 class _StreamedBody:
@@ -73,9 +74,10 @@ class _StreamedBody:
             yield chunk
 
 
-def end_to_end_headers(headers: CIMultiDict[str] | object) -> CIMultiDict[str]:
+def end_to_end_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    """The headers a proxy passes on (every value of a repeated header: ``items`` of a multidict)."""
     result: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():  # type: ignore[attr-defined]
+    for name, value in headers.items():
         if name.lower() not in _HOP_BY_HOP:
             result.add(name, value)
     return result

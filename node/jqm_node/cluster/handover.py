@@ -118,7 +118,7 @@ def _logs(job: JobInstance, engine: Engine, limit: int, existing: set[str]) -> t
     if isinstance(job, HeldJob):
         history = engine.history
         return _kept_tail(history.log(job, "stdout"), limit), _kept_tail(history.log(job, "stderr"), limit)
-    workspace = engine.runner.workspace
+    workspace = engine.workspace
     logs = []
     for path in (workspace.stdout_path(job.id), workspace.stderr_path(job.id)):
         logs.append(_file_tail(path, limit) if os.path.basename(path) in existing else b"")
@@ -129,8 +129,8 @@ def _lines(
     *, header: dict[str, Any], jobs: list[JobInstance], engine: Engine, node_name: str, log_bytes: int
 ) -> Iterator[bytes]:
     yield json.dumps(header).encode() + b"\n"
-    root = engine.runner.workspace.root
-    with os.scandir(engine.runner.workspace.logs) as entries:
+    root = engine.workspace.root
+    with os.scandir(engine.workspace.logs) as entries:
         existing = {entry.name for entry in entries}
     for job in jobs:
         fields = job_to_fields(job)
@@ -288,7 +288,7 @@ async def receive_history(
     if engine.stopping or (engine.draining and request.query.get("evenIfDraining") != "true"):
         raise UnavailableError("this node is leaving the cluster itself; hand the history over to another member")
     history = engine.history
-    workspace = engine.runner.workspace
+    workspace = engine.workspace
     catalog = Catalog(engine.definitions, engine.queues)
     lines = _request_lines(request)
     try:

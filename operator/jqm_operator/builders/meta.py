@@ -60,7 +60,14 @@ def labels(owner: Owner, component: str) -> dict[str, str]:
 
 def common(owner: Owner, component: str) -> dict[str, Any]:
     """Template values every child needs for its metadata (see templates/_meta.j2)."""
-    return {"owner": owner, "api_version": c.API_VERSION, "kind": c.KIND, "labels": labels(owner, component)}
+    return {
+        "namespace": owner.namespace,
+        "owner_name": owner.name,
+        "owner_uid": owner.uid,
+        "api_version": c.API_VERSION,
+        "kind": c.KIND,
+        "labels": labels(owner, component),
+    }
 
 
 def drop_none(values: Mapping[str, Any]) -> dict[str, Any]:

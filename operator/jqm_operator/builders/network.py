@@ -20,7 +20,8 @@ def build_service(*, owner: Owner, spec: ClusterSpec) -> dict[str, Any]:
     return render(
         "service.yaml.j2",
         name=child_names(owner.name)["service"],
-        service=spec.service,
+        service_type=spec.service.type,
+        port=spec.service.port,
         annotations=dict(spec.service.annotations),
         selector=selector_labels(owner.name),
         port_name=c.NODE_PORT_NAME,
@@ -47,7 +48,11 @@ def build_ingress(*, owner: Owner, spec: ClusterSpec) -> dict[str, Any] | None:
     return render(
         "ingress.yaml.j2",
         name=child_names(owner.name)["ingress"],
-        ingress=spec.ingress,
+        class_name=spec.ingress.class_name,
+        host=spec.ingress.host,
+        path=spec.ingress.path,
+        path_type=spec.ingress.path_type,
+        tls_secret_name=spec.ingress.tls_secret_name,
         annotations=dict(spec.ingress.annotations),
         service=child_names(owner.name)["service"],
         service_port=spec.service.port,

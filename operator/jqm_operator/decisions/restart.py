@@ -12,7 +12,7 @@ replaces it with an empty node. The rules:
   another node). A node found draining with no record was drained by someone else: that is
   :mod:`jqm_operator.decisions.drains`' business, not a restart.
 
-This module only decides; :mod:`jqm_operator.nodewatch` observes, :mod:`jqm_operator.restarts` acts.
+This module only decides; :mod:`jqm_operator.nodewatch` observes, :mod:`jqm_operator.idlimit_step` acts.
 """
 
 from __future__ import annotations

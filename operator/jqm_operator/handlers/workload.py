@@ -31,7 +31,7 @@ def deployment_event(*, type: str | None, body: kopf.Body, memo: kopf.Memo, logg
     if owner is None or type in (None, "DELETED"):
         return  # the initial listing is covered by resume handlers; a deleted Deployment is re-applied
     api = memo.cluster_api
-    for _ in range(CONFLICT_RETRIES):
+    for _attempt in range(CONFLICT_RETRIES):
         try:
             cluster = api.read_cluster(namespace=owner.namespace, name=owner.name)
             fields = workload_refresh(

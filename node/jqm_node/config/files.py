@@ -1,7 +1,7 @@
-"""Node configuration: YAML file, job definition files (YAML or upstream XML), validation.
+"""The configuration files of a node: the YAML node configuration and job definition files (YAML or
+upstream XML deployment descriptors), read and checked key by key.
 
-Every problem is reported as one :class:`ConfigError` naming the file, the key and what is wrong,
-so that a bad ConfigMap tells its author exactly what to fix.
+Every problem is reported as one :class:`ConfigError` naming the file, the key and what is wrong.
 """
 
 from __future__ import annotations
