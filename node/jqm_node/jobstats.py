@@ -1,7 +1,7 @@
 """Counters of finished jobs for ``/metrics``: how many ended in each state, and how long they ran.
 
-The engine calls :meth:`JobStats.record` once per job that reaches a final state (ENDED, CRASHED,
-KILLED, CANCELLED). Recording is a few additions (no per-job memory), so a scrape costs the same
+The engine calls :meth:`JobStats.record` once per job that reaches a final state (ENDED, CRASHED
+- a killed job too -, CANCELLED). Recording is a few additions (no per-job memory), so a scrape costs the same
 whether the node ran ten jobs or a million. Jobs that never ran (cancelled while waiting) count in
 ``jqm_jobs_finished_total`` but have no duration. The counters start at zero with the process, as
 Prometheus counters do; the journal's recovered jobs are not counted again.

@@ -146,8 +146,8 @@ def test_kill_a_running_job(browser_page: Page, nodes: tuple[RunningNode, Runnin
     expect(page.get_by_role("button", name="Restart")).to_have_count(0)
     page.get_by_role("button", name="Kill").click()
     page.get_by_role("button", name="Yes, kill it").click()
-    expect(page.locator(".job-header")).to_contain_text("KILLED", timeout=ENDED_TIMEOUT_MS)
-    assert node.state(job_id) == "KILLED"
+    expect(page.locator(".job-header")).to_contain_text("CRASHED", timeout=ENDED_TIMEOUT_MS)
+    assert node.state(job_id) == "CRASHED"
     page.get_by_role("button", name="Restart").click()  # a new job with the same request
     expect(page).not_to_have_url(re.compile(rf"#/jobs/{job_id}$"))
     new_id = int(page.url.rsplit("/", 1)[1])

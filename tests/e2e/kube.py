@@ -6,16 +6,17 @@ import base64
 import contextlib
 import json
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kubernetes import client, config
+
+from tests.waiting import wait_until
 
 GROUP, VERSION, PLURAL = "jqm.enioka-community.io", "v1alpha1", "jqmclusters"
 NODE_PORT, MANAGEMENT_PORT = 1789, 1790
@@ -26,16 +27,8 @@ T = TypeVar("T")
 Auth = tuple[str, str]
 
 
-def wait_for(what: str, probe: Callable[[], T | None], *, timeout: float = 120.0, every: float = 0.5) -> T:
-    """Polls ``probe`` until it returns something truthy (bounded in time); fails naming ``what``."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+E2E_TIMEOUT, E2E_EVERY = 120.0, 0.5
+"""How long e2e waits for the cluster by default, and how often it looks (tests.waiting.wait_until)."""
 
 
 @dataclass
@@ -120,7 +113,7 @@ class Kube:
             value = (secret.data or {}).get(ADMIN_PASSWORD_KEY)
             return base64.b64decode(value).decode() if value else None
 
-        return ADMIN_USER, wait_for(f"Secret {namespace}/{name}-auth", password, timeout=60)
+        return ADMIN_USER, wait_until(password, what=f"Secret {namespace}/{name}-auth", timeout=60, every=E2E_EVERY)
 
     def condition(self, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
         status = self.get_cluster(namespace, name).get("status") or {}
@@ -144,8 +137,8 @@ class Kube:
             )
             return cluster if ready else None
 
-        return wait_for(f"JqmCluster {namespace}/{name} Available with {replicas} ready node(s)", probe,
-                        timeout=timeout)  # fmt: skip
+        what = f"JqmCluster {namespace}/{name} Available with {replicas} ready node(s)"
+        return wait_until(probe, what=what, timeout=timeout, every=E2E_EVERY)
 
     # ---------------------------------------------------------------- pods and addresses
 
@@ -173,7 +166,9 @@ class Kube:
             ingress = (service.status.load_balancer.ingress or []) if service.status.load_balancer else []
             return f"http://{ingress[0].ip}:{service.spec.ports[0].port}" if ingress else None
 
-        return wait_for(f"a load-balancer address for Service {namespace}/{name}", address, timeout=60)
+        return wait_until(
+            address, what=f"a load-balancer address for Service {namespace}/{name}", timeout=60, every=E2E_EVERY
+        )
 
     def wait_balanced_to_ready_pods(self, namespace: str, name: str, *, answers: int = 12) -> None:
         """Until ``answers`` health calls in a row through the load balancer come from ready pods only:
@@ -192,7 +187,12 @@ class Kube:
                     return False
             return True
 
-        wait_for(f"the load balancer of {namespace}/{name} to reach ready pods only", converged, timeout=60)
+        wait_until(
+            converged,
+            what=f"the load balancer of {namespace}/{name} to reach ready pods only",
+            timeout=60,
+            every=E2E_EVERY,
+        )
 
     def ingress_url(self) -> str:
         """Where the cluster's ingress controller (Traefik, from cluster/addons) answers on port 80."""

@@ -22,9 +22,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.e2e.kube import Auth, Http, http, wait_for
+from tests.e2e.kube import E2E_EVERY, Auth, Http, http
+from tests.waiting import wait_until
 
-FINAL_STATES = frozenset({"ENDED", "CRASHED", "KILLED", "CANCELLED"})
+FINAL_STATES = frozenset({"ENDED", "CRASHED", "CANCELLED"})
 MARKER = "marker"
 MARKED_JOB = {
     "name": "Marked",
@@ -118,7 +119,12 @@ class SteadyLoad:
         self._stopped = time.monotonic()
 
     def wait_for_jobs(self, count: int, *, timeout: float = 120.0) -> None:
-        wait_for(f"{count} jobs enqueued by the load", lambda: len(self.accepted) >= count, timeout=timeout)
+        wait_until(
+            lambda: len(self.accepted) >= count,
+            what=f"{count} jobs enqueued by the load",
+            timeout=timeout,
+            every=E2E_EVERY,
+        )
 
     def _client(self, worker: int) -> None:
         deadline = self._started + self.max_seconds

@@ -9,7 +9,8 @@ import json
 import uuid
 
 from tests.e2e.conftest import MakeCluster
-from tests.e2e.kube import Http, Kube, http, wait_for
+from tests.e2e.kube import E2E_EVERY, Http, Kube, http
+from tests.waiting import wait_until
 
 CSP_PARTS = ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'")
 
@@ -33,7 +34,9 @@ def test_console_through_the_load_balancer_and_the_ingress(kube: Kube, make_clus
         answer = http("GET", f"{kube.ingress_url()}/console/", headers={"Host": host})
         return None if answer.status == 404 else answer  # until the controller has the Ingress
 
-    assert_console_page(wait_for("the console through the ingress", through_ingress, timeout=90))
+    assert_console_page(
+        wait_until(through_ingress, what="the console through the ingress", timeout=90, every=E2E_EVERY)
+    )
 
     secret = kube.core.read_namespaced_secret(f"{name}-auth", ns)
     password = base64.b64decode(secret.data["admin-password"]).decode()

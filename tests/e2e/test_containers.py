@@ -11,7 +11,8 @@ import uuid
 from kubernetes import client
 
 from tests.e2e.conftest import MakeCluster
-from tests.e2e.kube import NODE_PORT, Kube, http, namespace, wait_for
+from tests.e2e.kube import E2E_EVERY, E2E_TIMEOUT, NODE_PORT, Kube, http, namespace
+from tests.waiting import wait_until
 
 
 def test_nodes_run_as_non_root_on_a_read_only_root(kube: Kube, make_cluster: MakeCluster) -> None:
@@ -65,8 +66,12 @@ HOG = "blocks = [bytearray(16 * 2**20) for _ in range(64)]; print('survived')"  
 def test_memory_limit_is_enforced(kube: Kube, node_image: str) -> None:
     """A container that allocates past its limit is killed by the kernel (OOMKilled), not left to grow."""
     with namespace(kube, f"e2e-oom-{uuid.uuid4().hex[:5]}") as ns:
-        wait_for("the namespace's default ServiceAccount",
-                 lambda: kube.core.list_namespaced_service_account(ns).items)  # fmt: skip
+        wait_until(
+            lambda: kube.core.list_namespaced_service_account(ns).items,
+            what="the namespace's default ServiceAccount",
+            timeout=E2E_TIMEOUT,
+            every=E2E_EVERY,
+        )
         pod = {
             "metadata": {"name": "hog"},
             "spec": {
@@ -87,7 +92,7 @@ def test_memory_limit_is_enforced(kube: Kube, node_image: str) -> None:
             statuses = kube.core.read_namespaced_pod("hog", ns).status.container_statuses or []
             return statuses[0].state.terminated if statuses and statuses[0].state.terminated else None
 
-        state = wait_for("the memory hog to end", terminated, timeout=120)
+        state = wait_until(terminated, what="the memory hog to end", timeout=120, every=E2E_EVERY)
         assert state.reason == "OOMKilled", state
         assert state.exit_code == 137
 
@@ -111,12 +116,12 @@ def test_seed_check_through_the_ingress(kube: Kube, make_cluster: MakeCluster) -
         seen.add(answer.text.rsplit(" ", 1)[1])
         return seen == pod_ips
 
-    wait_for(f"health through the ingress from every replica {sorted(pod_ips)}", every_replica_answers,
-             timeout=90, every=0.05)  # fmt: skip
+    what = f"health through the ingress from every replica {sorted(pod_ips)}"
+    wait_until(every_replica_answers, what=what, timeout=90, every=0.05)
     assert seen == pod_ips
 
     def published() -> bool:
         status = kube.networking.read_namespaced_ingress(name, ns).status
         return bool(status and status.load_balancer and status.load_balancer.ingress)
 
-    wait_for("the ingress address published in the Ingress status", published, timeout=60)
+    wait_until(published, what="the ingress address published in the Ingress status", timeout=60, every=E2E_EVERY)

@@ -15,8 +15,9 @@ from typing import Any
 from kubernetes import client
 
 from tests.e2e.conftest import MakeCluster
-from tests.e2e.kube import Kube, wait_for
+from tests.e2e.kube import E2E_EVERY, Kube
 from tests.e2e.load import LOADED_SPEC, MARKED_JOB, SteadyLoad, assert_nothing_lost, crashed_by_the_node_process
+from tests.waiting import wait_until
 
 REPLICAS = 3
 WARM_UP_JOBS = 30  # enqueued before the scenario starts, so that the nodes hold jobs
@@ -42,7 +43,7 @@ def busy_pod(kube: Kube, ns: str, name: str) -> client.V1Pod:
                 return pod
         return None
 
-    return wait_for("a node holding running and queued jobs", probe, timeout=60, every=0.2)
+    return wait_until(probe, what="a node holding running and queued jobs", timeout=60, every=0.2)
 
 
 def start_load(kube: Kube, ns: str, name: str) -> SteadyLoad:
@@ -65,7 +66,9 @@ def test_killed_node_process_recovers_its_jobs(kube: Kube, make_cluster: MakeClu
             ready = [p for p in kube.ready_pods(ns, name) if p.metadata.uid == pod.metadata.uid]
             return kube.node_status(ready[0]) if ready and ready[0].status.container_statuses[0].restart_count else None
 
-        status = wait_for("the node container restarted in the same pod, ready", restarted, timeout=120)
+        status = wait_until(
+            restarted, what="the node container restarted in the same pod, ready", timeout=120, every=E2E_EVERY
+        )
         assert status["journal"]["recovered"]["jobs"] > 0, status["journal"]
         load.wait_for_jobs(len(load.accepted) + AFTER_JOBS)
     finally:
@@ -81,22 +84,24 @@ def test_deleted_pod_drains_and_hands_its_history_over(kube: Kube, make_cluster:
     try:
         pod = busy_pod(kube, ns, name)
         kube.kubectl("delete", "pod", "-n", ns, pod.metadata.name, "--wait=false")
-        wait_for(
-            f"pod {pod.metadata.name} gone and replaced",
+        wait_until(
             lambda: (
                 pod.metadata.name not in {p.metadata.name for p in kube.pods(ns, name)}
                 and len(kube.ready_pods(ns, name)) == REPLICAS
             ),
+            what=f"pod {pod.metadata.name} gone and replaced",
             timeout=180,
+            every=E2E_EVERY,
         )
         load.wait_for_jobs(len(load.accepted) + AFTER_JOBS)
     finally:
         load.stop()
     assert_nothing_lost(load, "kubectl delete pod", at_least=MINIMUM_JOBS)
-    handed_over = wait_for(
-        "the custodian's handover posted as an Event",
+    handed_over = wait_until(
         lambda: [e for e in kube.core.list_namespaced_event(ns).items if e.reason == "HistoryHandedOver"],
+        what="the custodian's handover posted as an Event",
         timeout=60,
+        every=E2E_EVERY,
     )
     assert pod.status.pod_ip in handed_over[0].message, handed_over[0].message
 
@@ -107,7 +112,7 @@ def test_scale_down_drains_the_nodes_that_go(kube: Kube, make_cluster: MakeClust
     load = start_load(kube, ns, name)
     try:
         kube.kubectl("scale", "jqmcluster", name, "-n", ns, "--replicas=2")
-        wait_for("one node gone", lambda: len(kube.pods(ns, name)) == 2, timeout=180)
+        wait_until(lambda: len(kube.pods(ns, name)) == 2, what="one node gone", timeout=180, every=E2E_EVERY)
         kube.wait_available(ns, name, replicas=2)
         load.wait_for_jobs(len(load.accepted) + AFTER_JOBS)
     finally:
@@ -130,7 +135,7 @@ def test_job_definition_change_rolls_every_pod_without_loss(kube: Kube, make_clu
             pods = {pod.metadata.name for pod in kube.pods(ns, name)}
             return not pods & before and len(kube.ready_pods(ns, name)) == REPLICAS
 
-        wait_for("every pod replaced after the job definition changed", rolled, timeout=300)
+        wait_until(rolled, what="every pod replaced after the job definition changed", timeout=300, every=E2E_EVERY)
         load.wait_for_jobs(len(load.accepted) + AFTER_JOBS)
     finally:
         load.stop()

@@ -22,8 +22,9 @@ import pytest
 from jqm_localcluster import layout, podnet
 from jqm_node.ids import ip_from_id
 from tests.e2e.conftest import MakeCluster
-from tests.e2e.kube import Kube, wait_for
+from tests.e2e.kube import Kube
 from tests.e2e.load import LOADED_SPEC, SteadyLoad, assert_nothing_lost
+from tests.waiting import wait_until
 
 REPLICAS = 3
 THRESHOLD_IDS = 30
@@ -84,7 +85,9 @@ def test_id_limit_rollovers_with_reused_addresses_under_load(kube: Kube, make_cl
                 done = id_limit.get("restarts", 0) >= ROLLOVERS and not id_limit.get("drain")
                 return id_limit if done and len(kube.ready_pods(ns, name)) == REPLICAS else None
 
-            id_limit = wait_for(f"{ROLLOVERS} ID-limit restarts", rolled_over, timeout=LOAD_LIMIT_SECONDS - 60, every=1)
+            id_limit = wait_until(
+                rolled_over, what=f"{ROLLOVERS} ID-limit restarts", timeout=LOAD_LIMIT_SECONDS - 60, every=1
+            )
             load.wait_for_jobs(len(load.accepted) + 30)
         finally:
             load.stop()

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import DEMO_ECHO, SLEEP, MakeCluster, cluster_body
-from tests.e2e.kube import Kube, http, wait_for
+from tests.e2e.kube import E2E_EVERY, E2E_TIMEOUT, Kube, http
+from tests.waiting import wait_until
 
 
 def test_kubectl_scale_up_and_down(kube: Kube, make_cluster: MakeCluster) -> None:
@@ -20,7 +21,9 @@ def test_kubectl_scale_up_and_down(kube: Kube, make_cluster: MakeCluster) -> Non
     assert kube.apps.read_namespaced_deployment(name, ns).spec.replicas == 4
     kube.kubectl("scale", "jqmcluster", name, "-n", ns, "--replicas=1")
     kube.wait_available(ns, name, replicas=1)
-    wait_for("scaled-down pods to go", lambda: len(kube.pods(ns, name)) == 1)
+    wait_until(
+        lambda: len(kube.pods(ns, name)) == 1, what="scaled-down pods to go", timeout=E2E_TIMEOUT, every=E2E_EVERY
+    )
     printed = kube.kubectl("get", "jqmcluster", name, "-n", ns).stdout
     assert "READY" in printed and "ID-USAGE" in printed.upper().replace("_", "-")
 
@@ -35,12 +38,17 @@ def test_spec_change_rolls_out(kube: Kube, make_cluster: MakeCluster) -> None:
         ready = {pod.metadata.name for pod in kube.ready_pods(ns, name)}
         return len(ready) == 2 and not ready & before
 
-    wait_for("every pod replaced after the job definition changed", rolled, timeout=180)
+    wait_until(rolled, what="every pod replaced after the job definition changed", timeout=180, every=E2E_EVERY)
     kube.wait_available(ns, name, replicas=2)
     kube.wait_balanced_to_ready_pods(ns, name)
     lb, admin = kube.service_url(ns, name), kube.admin(ns, name)
     job_id = int(http("POST", f"{lb}/ws/simple/ji", form={"applicationname": "DemoEcho"}, auth=admin).text)
-    wait_for("the job", lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}", auth=admin).text == "ENDED")
+    wait_until(
+        lambda: http("GET", f"{lb}/ws/simple/status?id={job_id}", auth=admin).text == "ENDED",
+        what="the job",
+        timeout=E2E_TIMEOUT,
+        every=E2E_EVERY,
+    )
     assert http("GET", f"{lb}/ws/simple/stdout?id={job_id}", auth=admin).text == "version two: default-value\n"
 
 
@@ -63,7 +71,7 @@ def test_deleting_the_cluster_removes_every_child(kube: Kube, make_cluster: Make
         left += [f"pod/{p.metadata.name}" for p in kube.core.list_namespaced_pod(ns).items]
         return left
 
-    wait_for("no child left", lambda: children() == [] or None, timeout=120)
+    wait_until(lambda: children() == [] or None, what="no child left", timeout=120, every=E2E_EVERY)
 
 
 INVALID = [
@@ -117,7 +125,7 @@ def test_crash_looping_nodes_make_the_cluster_degraded(kube: Kube, make_cluster:
         condition = kube.condition(ns, name, "Degraded") or {}
         return condition if condition.get("reason") == "NodesCrashLooping" else None
 
-    condition = wait_for("Degraded=True, NodesCrashLooping", degraded, timeout=180, every=1)
+    condition = wait_until(degraded, what="Degraded=True, NodesCrashLooping", timeout=180, every=1)
     assert condition["status"] == "True"
     assert "Trailing" in condition["message"] and "ends with ';'" in condition["message"], condition["message"]
     assert (kube.condition(ns, name, "Available") or {}).get("status") == "False"

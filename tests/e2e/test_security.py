@@ -23,10 +23,11 @@ from kubernetes import client
 from jqm_node.auth.passwords import hash_password
 from jqm_node.ids import ip_from_id
 from tests.e2e.conftest import MakeCluster
-from tests.e2e.kube import MANAGEMENT_PORT, Auth, Http, Kube, http, wait_for
+from tests.e2e.kube import E2E_EVERY, E2E_TIMEOUT, MANAGEMENT_PORT, Auth, Http, Kube, http
+from tests.waiting import wait_until
 
 READER = ("auditor", "read-only-password")
-FINAL = ("ENDED", "CRASHED", "KILLED", "CANCELLED")
+FINAL = ("ENDED", "CRASHED", "CANCELLED")
 SLOW_CLIENTS = 20
 DROP_BOUND_SECONDS = 90  # generous: the nodes' header timeout is 10 s; no timing beyond "it closes"
 
@@ -106,7 +107,9 @@ def test_authentication_is_on_by_default(secured: Cluster) -> None:
 @pytest.mark.parametrize("value", ["$(id)", "; touch /tmp/pwned", "`id`", "x && touch /tmp/pwned", "a | id"])
 def test_parameter_values_are_printed_never_run(kube: Kube, secured: Cluster, value: str) -> None:
     job_id = enqueue(secured, "DemoEcho", value)
-    wait_for(f"job {job_id} to end", lambda: state_of(secured, job_id) in FINAL)
+    wait_until(
+        lambda: state_of(secured, job_id) in FINAL, what=f"job {job_id} to end", timeout=E2E_TIMEOUT, every=E2E_EVERY
+    )
     assert state_of(secured, job_id) == "ENDED"
     stdout = secured.call("GET", f"/ws/simple/stdout?id={job_id}").text
     assert stdout.endswith(f"job {job_id}: {value}\n"), stdout
@@ -146,7 +149,12 @@ def test_clusters_never_reach_each_others_jobs(secured: Cluster, neighbours: lis
 
 def assert_out_of_reach(cluster: Cluster, other: Cluster) -> None:
     job_id = enqueue(other, "Sleep", "300")
-    wait_for(f"job {job_id} of {other.namespace}/{other.name} running", lambda: state_of(other, job_id) == "RUNNING")
+    wait_until(
+        lambda: state_of(other, job_id) == "RUNNING",
+        what=f"job {job_id} of {other.namespace}/{other.name} running",
+        timeout=E2E_TIMEOUT,
+        every=E2E_EVERY,
+    )
     for method, path in [("GET", f"/ws/client/ji/{job_id}"), ("GET", f"/ws/simple/status?id={job_id}"),
                          ("GET", f"/ws/simple/stdout?id={job_id}"), ("POST", f"/ws/client/ji/killed/{job_id}"),
                          ("DELETE", f"/ws/client/ji/crashed/{job_id}")]:  # fmt: skip

@@ -13,7 +13,8 @@ import yaml
 
 from jqm_node.ids import ip_from_id
 from tests.e2e.conftest import MakeCluster
-from tests.e2e.kube import Kube, http, wait_for
+from tests.e2e.kube import E2E_EVERY, E2E_TIMEOUT, Kube, http
+from tests.waiting import wait_until
 
 EXAMPLE = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "jqmcluster.yaml").read_text())
 REPLICAS = EXAMPLE["spec"]["replicas"]
@@ -36,7 +37,9 @@ def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeClu
         seen.add(answer.text.rsplit(" ", 1)[1])
         return seen == pod_ips
 
-    wait_for(f"health answers from every replica {sorted(pod_ips)}", health_shows_every_replica, timeout=60, every=0.02)
+    wait_until(
+        health_shows_every_replica, what=f"health answers from every replica {sorted(pod_ips)}", timeout=60, every=0.02
+    )
     assert seen == pod_ips
 
     ids: list[int] = []
@@ -47,7 +50,7 @@ def test_seed_checks_through_the_load_balancer(kube: Kube, make_cluster: MakeClu
         ids.append(int(answer.text))
         return {ip_from_id(i) for i in ids} == pod_ips
 
-    wait_for("enqueues on every replica", enqueues_reach_every_replica, timeout=60, every=0.02)
+    wait_until(enqueues_reach_every_replica, what="enqueues on every replica", timeout=60, every=0.02)
     assert {ip_from_id(i) for i in ids} == pod_ips
 
     replicas = [kube.pod_url(pod) for pod in kube.ready_pods(ns, name)]
@@ -70,15 +73,20 @@ def test_shell_job_stdout_and_kill_through_a_non_owner(kube: Kube, make_cluster:
 
     form = {"applicationname": "DemoEcho", "parameterNames": "p1", "parameterValues": "hello"}
     job_id = int(http("POST", f"{lb}/ws/simple/ji", form=form, auth=admin).text)
-    wait_for("DemoEcho to end", lambda: state(job_id) == "ENDED")
+    wait_until(lambda: state(job_id) == "ENDED", what="DemoEcho to end", timeout=E2E_TIMEOUT, every=E2E_EVERY)
     stdout = http("GET", f"{lb}/ws/simple/stdout?id={job_id}", auth=admin)
     assert stdout.status == 200
     assert stdout.text.startswith("DemoEcho on ") and stdout.text.endswith(f"job {job_id}: hello\n")
 
     sleep = {"applicationname": "Sleep", "parameterNames": "s", "parameterValues": "300"}
     sleeper = int(http("POST", f"{lb}/ws/simple/ji", form=sleep, auth=admin).text)
-    wait_for("Sleep to run", lambda: state(sleeper) == "RUNNING")
+    wait_until(lambda: state(sleeper) == "RUNNING", what="Sleep to run", timeout=E2E_TIMEOUT, every=E2E_EVERY)
     other = next(p for p in kube.ready_pods(ns, name) if p.status.pod_ip != ip_from_id(sleeper))
     answer = http("POST", f"{kube.pod_url(other)}/ws/client/ji/killed/{sleeper}", auth=admin)
     assert answer.status == 204, answer
-    wait_for("the kill", lambda: state(sleeper) == "KILLED")
+    wait_until(
+        lambda: state(sleeper) == "CRASHED",
+        what="the kill (a killed job ends CRASHED, as upstream)",
+        timeout=E2E_TIMEOUT,
+        every=E2E_EVERY,
+    )

@@ -58,7 +58,7 @@ export function runTime(job) {
 }
 
 export const ACTIVE_STATES = ["SUBMITTED", "ATTRIBUTED", "RUNNING", "HOLDED", "SCHEDULED"];
-export const FINAL_STATES = ["ENDED", "CRASHED", "KILLED", "CANCELLED"];
+export const FINAL_STATES = ["ENDED", "CRASHED", "CANCELLED"]; // a killed job ends CRASHED, as upstream
 export const ALL_STATES = [...ACTIVE_STATES, ...FINAL_STATES];
 
 export function stateBadge(state) {

@@ -10,8 +10,8 @@ const STATE_GROUPS = {
   active: { title: "waiting or running", statuses: ["SUBMITTED", "HOLDED", "SCHEDULED", "ATTRIBUTED", "RUNNING"] },
   waiting: { title: "waiting", statuses: ["SUBMITTED", "HOLDED", "SCHEDULED"] },
   running: { title: "running", statuses: ["ATTRIBUTED", "RUNNING"] },
-  finished: { title: "finished", statuses: ["ENDED", "CRASHED", "KILLED", "CANCELLED"] },
-  failed: { title: "failed (crashed or killed)", statuses: ["CRASHED", "KILLED"] },
+  finished: { title: "finished", statuses: ["ENDED", "CRASHED", "CANCELLED"] },
+  failed: { title: "failed (crashed or killed)", statuses: ["CRASHED"] },
 };
 const TEXT_FILTERS = [
   { key: "id", label: "Job ID", placeholder: "exact ID", inputmode: "numeric" },

@@ -8,7 +8,7 @@ const COLUMNS = [
   { title: "Waiting", filter: "waiting", statuses: ["SUBMITTED", "HOLDED", "SCHEDULED"] },
   { title: "Running", filter: "running", statuses: ["ATTRIBUTED", "RUNNING"] },
   { title: "Ended", filter: "ENDED", statuses: ["ENDED"] },
-  { title: "Failed", filter: "failed", statuses: ["CRASHED", "KILLED"] },
+  { title: "Failed", filter: "failed", statuses: ["CRASHED"] },
 ];
 
 async function count(api, queue, statuses) {
