@@ -57,8 +57,7 @@ def whoami(principal: Principal | None) -> dict[str, Any]:
 
 async def me(request: web.Request) -> web.Response:
     """``GET /ws/admin/me``: any valid credential."""
-    principal = request.get(PRINCIPAL)
-    return json_response(whoami(principal if isinstance(principal, Principal) else None))
+    return json_response(whoami(request.get(PRINCIPAL)))
 
 
 async def cluster_nodes(request: web.Request) -> web.StreamResponse:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from aiohttp import web
 
 from jqm_node.auth.permissions import Permission
-
-PRINCIPAL = "jqm.principal"
-"""Request key: the :class:`Principal` a request acts for (absent: open node, or a public route)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -26,7 +23,11 @@ class Principal:
         return decided
 
 
-def acting_user(request: Mapping[Any, Any]) -> str:
+PRINCIPAL = web.RequestKey("jqm.principal", Principal)
+"""Request key: the :class:`Principal` a request acts for (absent: open node, or a public route)."""
+
+
+def acting_user(request: web.Request) -> str:
     """The name a request acts for: a user, a job's login, or what a peer said (empty if none)."""
     principal = request.get(PRINCIPAL)
-    return principal.name if isinstance(principal, Principal) else ""
+    return principal.name if principal is not None else ""
