@@ -181,6 +181,15 @@ def write_secrets(directory: Path) -> dict[str, Path]:
     return files
 
 
+def alive(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def _wait_healthy(node: RunningNode) -> None:
     def healthy() -> bool:
         if node.process.poll() is not None:

@@ -13,21 +13,13 @@ from typing import Any
 import pytest
 
 from jqm_node.ids import BLOCK_SIZE, id_base, ip_from_id
-from tests.node.conftest import RunningNode, launch_node, loopback_addresses, shell_job, stop_node
+from tests.node.conftest import RunningNode, alive, launch_node, loopback_addresses, shell_job, stop_node
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 JSON = {"Accept": "application/json"}
 PORT = 1789
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def get_json(node: RunningNode, path: str) -> Any:

@@ -9,6 +9,7 @@ import pytest
 from jqm_node.jobstats import DURATION_BUCKETS, JobStats
 from jqm_node.model import JobDefinition, JobInstance, Queue, State
 from tests.node.conftest import StartNode, shell_job
+from tests.prometheus import samples
 
 
 def job(*, state: State, began: float | None, ended: float, queue: str = "DEFAULT") -> JobInstance:
@@ -18,10 +19,6 @@ def job(*, state: State, began: float | None, ended: float, queue: str = "DEFAUL
     )  # fmt: skip
 
 
-def samples(lines: list[str]) -> dict[str, float]:
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines if not line.startswith("#")}
-
-
 def test_histogram_buckets_are_cumulative_and_cancelled_jobs_have_no_duration() -> None:
     stats = JobStats()
     stats.record(job(state=State.ENDED, began=10.0, ended=10.3))  # 0.3 s
@@ -29,7 +26,7 @@ def test_histogram_buckets_are_cumulative_and_cancelled_jobs_have_no_duration() 
     stats.record(job(state=State.ENDED, began=0.0, ended=90_000.0))  # beyond the last bucket
     stats.record(job(state=State.CANCELLED, began=None, ended=5.0))
     stats.record(job(state=State.CRASHED, began=1.0, ended=2.0, queue='odd "name"'))
-    found = samples(stats.exposition())
+    found = samples("\n".join(stats.exposition()) + "\n")
     ended = 'queue="DEFAULT",state="ENDED"'
     assert found[f"jqm_jobs_finished_total{{{ended}}}"] == 3
     assert found['jqm_jobs_finished_total{queue="DEFAULT",state="CANCELLED"}'] == 1

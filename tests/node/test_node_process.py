@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jqm_node.ids import id_base, ip_from_id
-from tests.node.conftest import RunningNode, StartNode, shell_job
+from tests.node.conftest import RunningNode, StartNode, alive, shell_job
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -157,14 +157,6 @@ def test_job_enqueues_a_child_with_its_own_short_lived_credential(start_node: St
     status, headers, _ = node.request("POST", "/ws/simple/ji", data=b"applicationname=Child", auth=(login, password))
     assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
     assert node.request("GET", f"/ws/simple/status?id={child}", auth=(login, password))[0] == 401
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_kill_ends_the_whole_process_tree(start_node: StartNode, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import types
 import urllib.request
@@ -22,26 +21,7 @@ from jqm_operator.metricsserver import serve_metrics
 from jqm_operator.model import parse_spec
 from jqm_operator.notes import Note
 from tests.operator.test_timer import cluster, tick
-
-SAMPLE = re.compile(r'^([a-z_]+)(\{(?:[a-z_]+="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+)$')
-
-
-def parse(text: str) -> dict[str, float]:
-    """Samples of a Prometheus text exposition, checking its syntax: HELP and TYPE before each family."""
-    assert text.endswith("\n")
-    samples: dict[str, float] = {}
-    typed: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            typed.add(line.split()[2])
-            continue
-        if line.startswith("# HELP "):
-            continue
-        match = SAMPLE.match(line)
-        assert match, line
-        assert match.group(1) in typed, line
-        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
-    return samples
+from tests.prometheus import samples
 
 
 def ledger_data(**entries: Any) -> dict[str, str]:
@@ -73,7 +53,7 @@ def test_counters_of_reconciles_and_checks_and_their_errors() -> None:
     with pytest.raises(RuntimeError), metrics.node_check(namespace="ns", cluster="demo"):
         raise RuntimeError("API server down")
     metrics.event(namespace="ns", cluster="demo", note=Note(type="Warning", reason="ApplyFailed", message="x"))
-    found = parse(metrics.exposition())
+    found = samples(metrics.exposition())
     assert found['jqm_operator_reconciles_total{namespace="ns",cluster="demo",trigger="resync"}'] == 1
     assert found['jqm_operator_reconcile_errors_total{namespace="ns",cluster="demo",trigger="update"}'] == 1
     assert 'jqm_operator_reconcile_errors_total{namespace="ns",cluster="demo",trigger="resync"}' not in found
@@ -92,7 +72,7 @@ def test_a_node_check_counts_drains_restarts_handovers_and_exports_the_ledger() 
     check = NodeCheck(started_drain=True, notes=notes, nodes=2, reachable=1, node_ips=["10.1.0.1", "10.1.0.2"],
                       ledger=ledger)  # fmt: skip
     metrics.record_check(namespace="ns", cluster="demo", check=check)
-    found = parse(metrics.exposition())
+    found = samples(metrics.exposition())
     owner = 'namespace="ns",cluster="demo"'
     assert found[f"jqm_operator_drains_total{{{owner}}}"] == 1
     assert found[f"jqm_operator_unexpected_drains_total{{{owner}}}"] == 1
@@ -108,12 +88,12 @@ def test_a_node_check_counts_drains_restarts_handovers_and_exports_the_ledger() 
     ]
     metrics.record_check(namespace="ns", cluster="demo", check=NodeCheck(
         started_drain=False, notes=(), nodes=2, reachable=2, node_ips=(), ledger=None))  # fmt: skip
-    found = parse(metrics.exposition())
+    found = samples(metrics.exposition())
     assert found[f"jqm_operator_ledger_read_errors_total{{{owner}}}"] == 1
     assert f"jqm_operator_ledger_addresses{{{owner}}}" not in found  # unknown, not stale figures
     assert found[f"jqm_operator_drains_total{{{owner}}}"] == 1  # counters never go back
     now[0] = 61.0  # no check refreshed the cluster: its gauges go, its counters stay
-    found = parse(metrics.exposition())
+    found = samples(metrics.exposition())
     assert not [k for k in found if k.startswith("jqm_operator_cluster_nodes")]
     assert found[f"jqm_operator_drains_total{{{owner}}}"] == 1
 
@@ -122,7 +102,7 @@ def test_every_family_is_described_even_before_its_first_sample() -> None:
     text = OperatorMetrics().exposition()
     for name in [*COUNTERS, *GAUGES]:
         assert f"# HELP {name} " in text and f"# TYPE {name} " in text
-    assert parse(text) == {}
+    assert samples(text) == {}
 
 
 def test_the_timer_reads_the_ledger_for_the_metrics() -> None:
@@ -174,7 +154,7 @@ async def test_metrics_are_served_on_their_own_port() -> None:
     finally:
         await runner.cleanup()
     assert content_type.startswith("text/plain; version=0.0.4")
-    assert parse(text)['jqm_operator_drains_total{namespace="ns",cluster="demo"}'] == 1
+    assert samples(text)['jqm_operator_drains_total{namespace="ns",cluster="demo"}'] == 1
 
 
 async def test_a_taken_metrics_port_is_an_error_in_the_log_not_a_stop(monkeypatch: pytest.MonkeyPatch) -> None:
